@@ -1,0 +1,30 @@
+"""The ``lettermon`` command line: the edge where errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import click
+
+from lettermon import __version__
+from lettermon.commands import letters
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0   success
+  1   a poll failed, was blocked, suspect or partial (or health is bad)
+  2   bad usage or configuration
+  75  another lettermon run holds the lock (cron overlap)"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, prog_name="lettermon")
+def cli() -> None:
+    """Watch open letters: count signatures, keep their history, announce milestones."""
+
+
+for _command in (*letters.COMMANDS,):
+    cli.add_command(_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="lettermon")

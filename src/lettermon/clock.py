@@ -1,0 +1,30 @@
+"""Time as lettermon stores it: ISO 8601 UTC text that sorts as time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def parse_since(text: str, reference: datetime) -> datetime:
+    """``--since`` values: an ISO date or time, or a duration back from now ("24h", "7d")."""
+    from lettermon.durations import parse_duration
+
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        from datetime import timedelta
+
+        return reference - timedelta(seconds=parse_duration(text))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

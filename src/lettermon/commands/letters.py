@@ -1,0 +1,258 @@
+"""``check``, ``history``, ``signatories`` and ``probe``: tracking letters."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from lettermon.commands.common import (
+    EXIT_FAILED,
+    Failed,
+    config_option,
+    errors_to_exit_codes,
+    format_option,
+    load,
+)
+from lettermon.output import one_line, write_csv, write_json_array, write_table
+
+if TYPE_CHECKING:
+    from lettermon.crawl import Progress
+    from lettermon.poll import PollReport
+    from lettermon.settings import Settings
+
+
+@contextmanager
+def _progress_bars() -> Iterator[Any]:
+    """Rich progress bars for long crawls, only when a person watches a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress as RichProgress
+
+    with RichProgress(transient=True) as bars:
+        def factory(name: str) -> Progress:
+            task = bars.add_task(f"reading {name}", total=None)
+
+            def advance(done: int, total: int) -> None:
+                bars.update(task, completed=done, total=total)
+            return advance
+        yield factory
+
+
+def summary(report: PollReport) -> str:
+    name = report.letter
+    if not report.ok:
+        return f"{name}: {report.outcome.upper()}: {report.error}"
+    if report.first_run:
+        return (f"{name}: {report.count:,} signatures (first poll: "
+                f"{report.added:,} signatories recorded)")
+    delta = report.delta or 0
+    change = f"{delta:+,} since last poll" if delta else "no change since last poll"
+    extra = []
+    if report.added:
+        extra.append(f"{report.added:,} new")
+    if report.removed:
+        extra.append(f"{report.removed:,} removed")
+    tail = f"; {', '.join(extra)}" if extra else ""
+    return f"{name}: {report.count:,} signatures ({change}{tail})"
+
+
+def describe_fields(fields: dict[str, str]) -> str:
+    return one_line(", ".join(v for v in fields.values() if v))
+
+
+def report_json(report: PollReport) -> dict[str, Any]:
+    return {
+        "letter": report.letter, "poll_id": report.poll_id, "ok": report.ok,
+        "outcome": report.outcome, "count": report.count, "previous": report.previous,
+        "delta": report.delta, "added": report.added, "removed": report.removed,
+        "new_signatories": report.new_signatories, "pages": report.pages,
+        "bytes": report.bytes, "duration_ms": int(report.duration * 1000),
+        "crawl": report.crawl, "http_status": report.http_status, "error": report.error,
+    }
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@config_option
+@format_option("text", "json")
+def check(names: tuple[str, ...], config_file: str | None, fmt: str) -> None:
+    """Poll each letter once (or the NAMES given) and show what changed."""
+    with errors_to_exit_codes():
+        settings = load(config_file)
+        letters = [settings.letter(n) for n in names] if names else list(settings.letters)
+        if not letters:
+            raise Failed("the config names no letters ([[letters]] with name and url)", 2)
+        reports = _run_check(settings, letters, fmt)
+    if fmt == "json":
+        click.echo(json.dumps([report_json(r) for r in reports], ensure_ascii=False, indent=2))
+    if not all(r.ok for r in reports):
+        sys.exit(EXIT_FAILED)
+
+
+def _run_check(settings: Settings, letters: list[Any], fmt: str) -> list[PollReport]:
+    from lettermon.app import build_app
+    from lettermon.lock import run_lock
+
+    reports = []
+    with _progress_bars() as progress, build_app(settings, progress=progress) as app, \
+            run_lock(settings, app.store.db):
+        for letter in letters:
+            report = app.poller.poll(letter)
+            reports.append(report)
+            if fmt == "text":
+                click.echo(summary(report))
+                if not report.first_run:
+                    for fields in report.new_signatories:
+                        click.echo(f"  + {describe_fields(fields)}")
+                    if report.added > len(report.new_signatories):
+                        click.echo(f"  … and {report.added - len(report.new_signatories):,} more"
+                                   f" (lettermon signatories {letter.name} --since 1h)")
+    return reports
+
+
+def _letter_id(settings: Settings, name: str) -> tuple[Any, int]:
+    from lettermon.app import open_store
+
+    settings.letter(name)  # a clear error for a name not in the config
+    store = open_store(settings)
+    state = store.letter(name)
+    if state is None:
+        store.db.close()
+        raise Failed(f"{name} has not been polled yet (run: lettermon check {name})", EXIT_FAILED)
+    return store, state.id
+
+
+POLL_KEYS = ("at", "count", "ok", "outcome", "http_status", "pages", "bytes", "duration_ms",
+             "added", "removed", "crawl", "rows_seen", "error")
+
+
+@click.command()
+@click.argument("name")
+@config_option
+@format_option("table", "json", "csv")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Only the last N polls.")
+def history(name: str, config_file: str | None, fmt: str, limit: int | None) -> None:
+    """Every poll of letter NAME, oldest first."""
+    with errors_to_exit_codes():
+        settings = load(config_file)
+        store, letter_id = _letter_id(settings, name)
+        try:
+            polls = store.polls(letter_id, limit=limit)
+        finally:
+            store.db.close()
+    items = [{
+        "at": p.at, "count": p.count, "ok": p.outcome in ("ok", "unchanged"),
+        "outcome": p.outcome, "http_status": p.http_status, "pages": p.pages,
+        "bytes": p.bytes, "duration_ms": p.duration_ms, "added": p.added,
+        "removed": p.removed, "crawl": p.crawl, "rows_seen": p.rows_seen, "error": p.error,
+    } for p in polls]
+    out = click.get_text_stream("stdout")
+    if fmt == "json":
+        write_json_array(items, out)
+    elif fmt == "csv":
+        write_csv(items, POLL_KEYS, out)
+    else:
+        rows = [[i["at"][:19].replace("T", " "), "" if i["count"] is None else f"{i['count']:,}",
+                 str(i["outcome"]), f"+{i['added']}/-{i['removed']}", str(i["pages"]),
+                 one_line(str(i["error"] or ""), 80)] for i in items]
+        write_table(rows, ["at (UTC)", "count", "outcome", "+new/-gone", "pages", "error"], out)
+
+
+@click.command()
+@click.argument("name")
+@config_option
+@format_option("table", "json", "csv")
+@click.option("--since", default=None,
+              help='Only those first seen since TIME: ISO date/time or a duration ("24h").')
+@click.option("--present", is_flag=True, help="Leave out removed signatories.")
+def signatories(name: str, config_file: str | None, fmt: str, since: str | None,
+                present: bool) -> None:
+    """Signatories of letter NAME, in the order first seen."""
+    from lettermon import clock
+
+    with errors_to_exit_codes():
+        settings = load(config_file)
+        since_iso = None
+        if since:
+            try:
+                since_iso = clock.iso(clock.parse_since(since, clock.now()))
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--since") from None
+        store, letter_id = _letter_id(settings, name)
+        try:
+            _print_signatories(store, letter_id, since_iso, present, fmt)
+        finally:
+            store.db.close()
+
+
+def _print_signatories(store: Any, letter_id: int, since: str | None, present: bool,
+                       fmt: str) -> None:
+    views = store.signatories(letter_id, since=since, include_removed=not present)
+    out = click.get_text_stream("stdout")
+    items = ({"fields": v.fields, "first_seen": v.first_seen, "last_seen": v.last_seen,
+              "removed_at": v.removed_at, "fingerprint": v.fingerprint} for v in views)
+    if fmt == "json":
+        write_json_array(items, out)
+        return
+    if fmt == "csv":
+        materialised = list(items)
+        columns: dict[str, None] = {}
+        for item in materialised:
+            columns.update(dict.fromkeys(item["fields"]))
+        flat = ({**i["fields"], "first_seen": i["first_seen"], "removed_at": i["removed_at"]}
+                for i in materialised)
+        write_csv(flat, [*columns, "first_seen", "removed_at"], out)
+        return
+    rows = [[i["first_seen"][:19].replace("T", " "), describe_fields(i["fields"])[:100],
+             "removed " + i["removed_at"][:10] if i["removed_at"] else ""] for i in items]
+    write_table(rows, ["first seen (UTC)", "signatory", ""], out)
+
+
+@click.command()
+@click.argument("url")
+@config_option
+@format_option("text", "json")
+@click.option("--rows", "show", type=click.IntRange(min=0), default=5, show_default=True)
+def probe(url: str, config_file: str | None, fmt: str, show: int) -> None:
+    """Fetch URL and show what lettermon would read there; writes nothing."""
+    from lettermon.fetch import Fetcher, make_client
+    from lettermon.settings import HttpSettings, config_path, load_settings
+    from lettermon.sources import probe_adapter
+
+    with errors_to_exit_codes():
+        path = config_path(config_file)
+        http = load_settings(path).http if path.is_file() else HttpSettings()
+        fetcher = Fetcher(make_client(http), http)
+        try:
+            result = fetcher.get(url)
+        finally:
+            fetcher.close()
+        adapter = probe_adapter(result.body)
+        parsed = adapter.parse(result.body, result.url)
+    info = {
+        "url": result.url, "adapter": adapter.kind, "count": parsed.count,
+        "per_page": parsed.per_page, "page": parsed.page, "last_page": parsed.last_page,
+        "page_url_template": parsed.page_url_template, "title": parsed.title,
+        "fields": [name for name, _ in parsed.rows[0].fields] if parsed.rows else [],
+        "rows": [dict(r.fields) for r in parsed.rows[:show]], "bytes": len(result.body),
+    }
+    if fmt == "json":
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"adapter:   {adapter.kind}")
+    click.echo(f"title:     {one_line(parsed.title or '')}")
+    click.echo(f"count:     {parsed.count:,}" if parsed.count is not None else "count:     none")
+    click.echo(f"per page:  {parsed.per_page}   pages: {parsed.last_page or 1}")
+    click.echo(f"fields:    {', '.join(info['fields'])}")
+    for row in parsed.rows[:show]:
+        click.echo(f"  - {describe_fields(dict(row.fields))}")
+
+
+COMMANDS = (check, history, signatories, probe)

@@ -1,0 +1,72 @@
+"""lettermon's own exception tree.
+
+Third-party errors are translated into these at the adapter edge (``raise ... from exc``).
+Normal outcomes such as "unchanged" or "304" are return values, never exceptions.
+Messages never carry secrets.
+"""
+
+from __future__ import annotations
+
+
+class LettermonError(Exception):
+    """Base of every error lettermon raises on purpose."""
+
+
+class ConfigError(LettermonError):
+    """The configuration file, environment or secrets are invalid."""
+
+
+class FetchError(LettermonError):
+    """A page could not be fetched (network, HTTP status, size, redirect)."""
+
+    kind = "network"
+
+
+class BlockedError(FetchError):
+    """The site answered with a bot challenge ("checking your browser") instead of the page."""
+
+    kind = "blocked"
+
+
+class ParseError(LettermonError):
+    """A fetched page does not hold what the adapter expects (layout changed)."""
+
+    kind = "layout"
+
+
+class StoreError(LettermonError):
+    """The database could not be opened, migrated or written."""
+
+
+class LockedError(LettermonError):
+    """Another lettermon run holds the lock."""
+
+
+class PostError(LettermonError):
+    """A channel refused or failed a post.
+
+    ``permanent`` is true when retrying the same post cannot succeed (bad credentials,
+    a text the network rejects); the outbox then gives up instead of retrying.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class DuplicatePost(PostError):
+    """The network says this exact post already exists (it went out before a crash)."""
+
+    def __init__(self, message: str, *, remote_id: str | None = None,
+                 remote_url: str | None = None) -> None:
+        super().__init__(message, permanent=False)
+        self.remote_id = remote_id
+        self.remote_url = remote_url
+
+
+class RateLimited(PostError):
+    """The network asks us to wait; ``retry_after`` is in seconds when known."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message, permanent=False)
+        self.retry_after = retry_after

@@ -1,0 +1,54 @@
+"""Logging set-up: readable lines in a terminal, one JSON object per line for machines.
+
+Extra fields given as ``extra={"letter": ..., "event": ..., "count": ...}`` are kept in
+JSON output. Nothing here ever formats a secret: settings hold them as ``SecretStr``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
+    """Configure the root logger once per process (called by the CLI, never on import)."""
+    fmt = os.environ.get("LETTERMON_LOG_FORMAT", fmt)
+    if fmt == "auto":
+        fmt = "text" if sys.stderr.isatty() else "json"
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter(
+            "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"))
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        if getattr(old, "_lettermon", False):
+            root.removeHandler(old)
+    handler._lettermon = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "apscheduler", "urllib3", "requests_oauthlib"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

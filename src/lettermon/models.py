@@ -1,0 +1,81 @@
+"""Values that cross module boundaries: rows, parsed pages, fetch results."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Literal
+
+Fields = tuple[tuple[str, str], ...]
+"""A signatory's fields in page order: (widget field name, cleaned text)."""
+
+
+def fingerprint(fields: Fields) -> str:
+    """A stable identity for a row's text: same fields and values, same fingerprint.
+
+    Rows have no id on the page, so this is how a signatory is recognised between polls.
+    Field order does not matter; values are already whitespace-normalised by the adapter.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    for name, value in sorted(fields):
+        h.update(name.encode("utf-8", "surrogatepass"))
+        h.update(b"\x1f")
+        h.update(value.encode("utf-8", "surrogatepass"))
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One signatory row as read from a page."""
+
+    fields: Fields
+    fingerprint: str
+
+    @classmethod
+    def of(cls, fields: Fields) -> Row:
+        return cls(fields, fingerprint(fields))
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPage:
+    """What a source adapter reads from one page of a letter's list.
+
+    ``count`` is the total the page states (None if this page states none).
+    ``page`` is the 1-based number of this page.
+    ``pages`` maps page numbers to absolute URLs found in the page's own pagination.
+    ``page_url_template`` builds the URL of any page: ``template.format(page=N)``;
+    None when the adapter can only follow ``next_url``.
+    ``last_page`` is the highest page number the page links to (None if unknown).
+    ``next_url`` is the absolute URL of the next page, or None on the last page.
+    """
+
+    count: int | None
+    rows: tuple[Row, ...]
+    page: int = 1
+    per_page: int | None = None
+    pages: dict[int, str] = field(default_factory=dict)
+    page_url_template: str | None = None
+    last_page: int | None = None
+    next_url: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One HTTP exchange for a page. ``not_modified`` means a 304: ``body`` is empty."""
+
+    url: str
+    status: int
+    body: bytes
+    etag: str | None
+    last_modified: str | None
+    not_modified: bool
+    elapsed: float
+    requests: int = 1
+
+
+Outcome = Literal["ok", "unchanged", "failed", "suspect", "partial", "blocked"]

@@ -1,0 +1,262 @@
+"""One poll of one letter: fetch page 1, decide what to read, store it as one transaction.
+
+Failures are outcomes, recorded with their reason; the known count and signatories are
+left untouched by anything that is not a clean, consistent read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lettermon import clock
+from lettermon.crawl import Classifier, Page, Progress, Reader, full, incremental
+from lettermon.errors import BlockedError, FetchError, LettermonError, ParseError
+from lettermon.fetch import Fetcher
+from lettermon.models import FetchResult, Outcome, ParsedPage
+from lettermon.settings import LetterSettings
+from lettermon.sources import adapter_for
+from lettermon.store.repo import LetterState, PollRecord, Store
+
+log = logging.getLogger(__name__)
+
+SHOW_NEW = 50  # new signatories kept in a report for display
+
+
+@dataclass(frozen=True)
+class PollReport:
+    letter: str
+    poll_id: int
+    outcome: Outcome
+    count: int | None
+    previous: int | None
+    added: int = 0
+    removed: int = 0
+    new_signatories: list[dict[str, str]] = field(default_factory=list)
+    pages: int = 0
+    bytes: int = 0
+    duration: float = 0.0
+    crawl: str | None = None
+    http_status: int | None = None
+    error: str | None = None
+    first_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("ok", "unchanged")
+
+    @property
+    def delta(self) -> int | None:
+        if self.count is None or self.previous is None:
+            return None
+        return self.count - self.previous
+
+
+def content_digest(parsed: ParsedPage) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str(parsed.count).encode())
+    for row in parsed.rows:
+        h.update(row.fingerprint.encode())
+    return h.hexdigest()
+
+
+class _Abort(Exception):
+    """Ends a poll early with an outcome that is not a success."""
+
+    def __init__(self, outcome: Outcome, reason: str) -> None:
+        super().__init__(reason)
+        self.outcome: Outcome = outcome
+        self.reason = reason
+
+
+class Poller:
+    def __init__(self, store: Store, fetcher: Fetcher, *,
+                 now: Callable[[], datetime] = clock.now,
+                 progress: Callable[[str], Progress | None] | None = None) -> None:
+        self._store = store
+        self._fetcher = fetcher
+        self._now = now
+        self._progress = progress
+
+    def poll(self, letter: LetterSettings) -> PollReport:
+        started = time.monotonic()
+        at = clock.iso(self._now())
+        url = str(letter.url)
+        state = self._store.ensure_letter(letter.name, url, at)
+        full_due = self._full_crawl_due(letter, state)
+        conditional = state.last_count is not None and not full_due
+        first_fetch: FetchResult | None = None
+        count: int | None = None
+        try:
+            first_fetch = self._fetcher.get(
+                url, etag=state.etag if conditional else None,
+                last_modified=state.last_modified if conditional else None)
+            if first_fetch.not_modified:
+                return self._unchanged(state, at, first_fetch, started)
+            adapter = adapter_for(letter, first_fetch.body)
+            parsed = adapter.parse(first_fetch.body, first_fetch.url)
+            if parsed.count is None:
+                raise ParseError("the page states no signature count")
+            count = parsed.count
+            self._check_plausible(letter, state, parsed)
+            digest = content_digest(parsed)
+            if digest == state.page1_digest and not full_due:
+                return self._unchanged(state, at, first_fetch, started, parsed.count)
+            reader = Reader(self._fetcher, adapter, url, Page(1, first_fetch, parsed))
+            return self._crawl(letter, state, reader, at, started, digest, full_due)
+        except (FetchError, ParseError, _Abort) as exc:
+            outcome, reason = _describe(exc)
+            pages = 1 if first_fetch else 0
+            return self._failed(letter, state, at, started, outcome, reason, first_fetch,
+                                count=count if outcome == "suspect" else None,
+                                pages=pages, size=len(first_fetch.body) if first_fetch else 0)
+
+    # -- decisions ---------------------------------------------------------------------
+    def _full_crawl_due(self, letter: LetterSettings, state: LetterState) -> bool:
+        if state.last_full_crawl is None:
+            return True
+        age = (self._now() - clock.parse_iso(state.last_full_crawl)).total_seconds()
+        return age >= letter.full_crawl_every
+
+    def _check_plausible(self, letter: LetterSettings, state: LetterState,
+                         parsed: ParsedPage) -> None:
+        count = parsed.count or 0
+        known = state.last_count
+        if count == 0 and parsed.rows:
+            raise ParseError("the caption says 0 but the list shows signatories")
+        if known:
+            if count == 0:
+                raise _Abort("suspect", f"the count fell from {known} to 0")
+            if count < known * (1 - letter.suspect_drop):
+                raise _Abort("suspect", f"the count fell sharply, from {known} to {count}")
+
+    # -- outcomes ----------------------------------------------------------------------
+    def _unchanged(self, state: LetterState, at: str, result: FetchResult, started: float,
+                   count: int | None = None) -> PollReport:
+        count = state.last_count if count is None else count
+        record = PollRecord(
+            at=at, count=count, outcome="unchanged", http_status=result.status,
+            etag=result.etag, last_modified=result.last_modified, pages=1,
+            bytes=len(result.body), duration_ms=_ms(started))
+        with self._store.db.transaction():
+            poll_id = self._store.start_poll(state.id, at)
+            self._store.finish_poll(poll_id, record)
+            if (result.etag, result.last_modified) != (state.etag, state.last_modified):
+                self._store.update_letter(state.id, etag=result.etag,
+                                          last_modified=result.last_modified)
+        return PollReport(state.name, poll_id, "unchanged", count, state.last_count,
+                          pages=1, bytes=len(result.body), duration=time.monotonic() - started,
+                          http_status=result.status)
+
+    def _failed(self, letter: LetterSettings, state: LetterState, at: str, started: float,
+                outcome: Outcome, reason: str, first: FetchResult | None, *,
+                count: int | None, pages: int, size: int) -> PollReport:
+        record = PollRecord(
+            at=at, count=count, outcome=outcome,
+            http_status=first.status if first else None, pages=pages, bytes=size,
+            duration_ms=_ms(started), error=reason)
+        with self._store.db.transaction():
+            poll_id = self._store.start_poll(state.id, at)
+            self._store.finish_poll(poll_id, record)
+            if first is not None and first.body and letter.store_pages:
+                self._store.store_page(poll_id, 1, first.body)  # kept for diagnosis
+        log.warning("poll of %s %s: %s", letter.name, outcome, reason)
+        return PollReport(letter.name, poll_id, outcome, count, state.last_count,
+                          pages=pages, bytes=size, duration=time.monotonic() - started,
+                          http_status=record.http_status, error=reason)
+
+    def _crawl(self, letter: LetterSettings, state: LetterState, reader: Reader, at: str,
+               started: float, digest: str, full_due: bool) -> PollReport:
+        store = self._store
+        count = reader.count
+        order = letter.order if letter.order != "auto" else state.list_order
+        pages: list[Page] = []
+        if letter.store_pages:
+            reader.on_page = pages.append
+            pages.append(reader.first)
+        try:
+            with store.db.transaction():
+                poll_id = store.start_poll(state.id, at)
+                crawl_kind = "incremental"
+                added = removed = 0
+                rows_seen: int | None = None
+                outcome: Outcome = "ok"
+                error: str | None = None
+                new_order = order
+                result = None
+                if not full_due:
+                    result = incremental(reader, Classifier(store, state.id),
+                                         expected=count - state.present, order=order)
+                    if result.consistent:
+                        store.add_signatories(state.id, result.new_rows, at, poll_id)
+                        added = len(result.new_rows)
+                        new_order = result.order or order
+                    else:
+                        log.info("%s: %s; reading every page", letter.name, result.reason)
+                if result is None or not result.consistent:
+                    crawl_kind = "full"
+                    progress = self._progress(letter.name) if self._progress else None
+                    crawled = full(reader, store, progress=progress,
+                                   newest_first_or_unknown=order != "oldest_first")
+                    rows_seen = crawled.collected
+                    low, high = sorted((count, crawled.last_count))
+                    complete = low <= crawled.collected <= high
+                    added, removed = store.reconcile(
+                        state.id, at, poll_id, newest_first=order != "oldest_first",
+                        apply_removals=complete)
+                    if not complete:
+                        outcome = "partial"
+                        error = (f"collected {crawled.collected} rows but the caption says "
+                                 f"{count}; removals not applied")
+                for page in pages:
+                    store.store_page(poll_id, page.number, page.fetch.body)
+                first = reader.first.fetch
+                record = PollRecord(
+                    at=at, count=count, outcome=outcome, http_status=first.status,
+                    etag=first.etag, last_modified=first.last_modified,
+                    pages=reader.requests, bytes=reader.bytes, duration_ms=_ms(started),
+                    added=added, removed=removed, crawl=crawl_kind, rows_seen=rows_seen,
+                    error=error)
+                store.finish_poll(poll_id, record)
+                updates: dict[str, object] = {
+                    "present": store.present_count(state.id), "list_order": new_order,
+                    "per_page": reader.per_page}
+                if outcome == "ok":
+                    updates.update(etag=first.etag, last_modified=first.last_modified,
+                                   page1_digest=digest, last_count=count)
+                    if crawl_kind == "full":
+                        updates["last_full_crawl"] = at
+                if reader.first.parsed.title:
+                    updates["title"] = reader.first.parsed.title
+                store.update_letter(state.id, **updates)
+                new = store.added_in_poll(poll_id, limit=SHOW_NEW)
+        except (FetchError, ParseError) as exc:
+            # the transaction rolled back: record the attempt on its own, as partial
+            _, reason = _describe(exc)
+            return self._failed(letter, state, at, started, "partial", reason,
+                                reader.first.fetch, count=count, pages=reader.requests,
+                                size=reader.bytes)
+        if outcome != "ok":
+            log.warning("poll of %s %s: %s", letter.name, outcome, error)
+        return PollReport(
+            letter.name, poll_id, outcome, count, state.last_count, added, removed, new,
+            reader.requests, reader.bytes, time.monotonic() - started, crawl_kind,
+            reader.first.fetch.status, error, first_run=state.last_count is None)
+
+
+def _describe(exc: LettermonError | _Abort) -> tuple[Outcome, str]:
+    if isinstance(exc, _Abort):
+        return exc.outcome, exc.reason
+    if isinstance(exc, BlockedError):
+        return "blocked", str(exc)
+    if isinstance(exc, ParseError):
+        return "failed", f"layout changed or page unreadable: {exc}"
+    return "failed", str(exc)
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
