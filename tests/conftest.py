@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import widget  # noqa: E402
-from letter_server import LetterSite, serve  # noqa: E402
+import widget
+from letter_server import LetterSite, serve
 
 
 @pytest.fixture(autouse=True)

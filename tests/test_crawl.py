@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import widget
 from click.testing import Result
+
+import widget
 from letter_server import Fault, LetterSite, serve
 
 Cli = Callable[..., Result]

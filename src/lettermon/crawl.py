@@ -130,21 +130,22 @@ class Classifier:
         self.new: list[Row] = []
         self.known_seen = 0
 
-    def feed(self, rows: Sequence[Row]) -> int:
+    def feed(self, rows: Sequence[Row]) -> list[Row]:
+        """Classify rows in reading order; return the new ones among them."""
         missing = {r.fingerprint for r in rows} - self._known.keys()
         if missing:
             found = self._store.multiplicity(self._letter_id, missing)
             for fp in missing:
                 self._known[fp] = found.get(fp, 0)
-        added = 0
+        new = []
         for row in rows:
             n = self._seen[row.fingerprint] = self._seen.get(row.fingerprint, 0) + 1
             if n > self._known[row.fingerprint]:
-                self.new.append(row)
-                added += 1
+                new.append(row)
             else:
                 self.known_seen += 1
-        return added
+        self.new.extend(new)
+        return new
 
 
 @dataclass
@@ -159,17 +160,27 @@ def incremental(reader: Reader, classifier: Classifier, *, expected: int,
                 order: str) -> IncrementalResult:
     """Read only the pages that can hold the ``expected`` new rows."""
     first = reader.first
-    found = classifier.feed(first.parsed.rows)
+    page_one_new = classifier.feed(first.parsed.rows)
+    found = len(page_one_new)
     if expected <= 0:
         if found == 0 and expected == 0:
             return IncrementalResult(True)
         return IncrementalResult(False, reason=f"{found} unknown rows where the count "
                                  f"says {expected:+d}")
-    if order != "oldest_first" and (found or order == "newest_first"):
-        return _forward(reader, classifier, expected)
+    if order == "unknown" and found:
+        order = _order_from(first.parsed.rows, page_one_new)
     if order == "oldest_first" or (order == "unknown" and found == 0):
-        return _backward(reader, classifier, expected)
+        return _backward(reader, classifier, expected, page_one_new)
     return _forward(reader, classifier, expected)
+
+
+def _order_from(rows: Sequence[Row], new: Sequence[Row]) -> str:
+    """Where new rows sit on page 1 tells the list's order: top, newest first."""
+    if [r.fingerprint for r in rows[:len(new)]] == [r.fingerprint for r in new]:
+        return "newest_first"
+    if [r.fingerprint for r in rows[-len(new):]] == [r.fingerprint for r in new]:
+        return "oldest_first"
+    return "unknown"
 
 
 def _forward(reader: Reader, classifier: Classifier, expected: int) -> IncrementalResult:
@@ -187,40 +198,33 @@ def _forward(reader: Reader, classifier: Classifier, expected: int) -> Increment
         reader.check_full(page, number >= reader.last_page)
         classifier.feed(rows)
         previous = page
-    return _verdict(classifier, expected, "newest_first", oldest_first=False)
+    # a newest-first list shows the newest at the top: store them oldest first
+    return _verdict(classifier.new[::-1], expected, "newest_first")
 
 
-def _backward(reader: Reader, classifier: Classifier, expected: int) -> IncrementalResult:
+def _backward(reader: Reader, classifier: Classifier, expected: int,
+              page_one_new: list[Row]) -> IncrementalResult:
     last = reader.last_page
     number = last + 1
+    tail: list[Row] = []  # new rows in display order, which is oldest first
     while (len(classifier.new) < expected or not classifier.known_seen) and number > 2:
         number -= 1
         url = reader.url_of(number)
         if url is None:
             return IncrementalResult(False, reason="no way to reach the last pages")
         page = reader.read(url, number)
+        if page.parsed.pages and page.parsed.page != number:
+            return IncrementalResult(False, reason=f"page {number} is past the end of the list")
         reader.check_full(page, number >= last)
-        classifier.feed(page.parsed.rows)
-    return _verdict(classifier, expected, "oldest_first", oldest_first=True)
+        tail[:0] = classifier.feed(page.parsed.rows)
+    return _verdict(page_one_new + tail, expected, "oldest_first")
 
 
-def _verdict(classifier: Classifier, expected: int, order: str, *,
-             oldest_first: bool) -> IncrementalResult:
-    found = len(classifier.new)
-    if found != expected:
-        return IncrementalResult(False, reason=f"found {found} new rows where the count "
+def _verdict(rows: list[Row], expected: int, order: str) -> IncrementalResult:
+    if len(rows) != expected:
+        return IncrementalResult(False, reason=f"found {len(rows)} new rows where the count "
                                  f"says {expected}")
-    rows = classifier.new
-    if not oldest_first:
-        rows = rows[::-1]
-    else:
-        rows = sorted(rows, key=_display_order(classifier))
     return IncrementalResult(True, rows, order)
-
-
-def _display_order(classifier: Classifier) -> Callable[[Row], int]:
-    index = {id(row): i for i, row in enumerate(classifier.new)}
-    return lambda row: index[id(row)]
 
 
 @dataclass
@@ -250,7 +254,7 @@ def full(reader: Reader, store: Store, *, newest_first_or_unknown: bool,
         page = reader.read(url, number)
         if page.parsed.pages and page.parsed.page < number:
             break  # past the end the widget shows the last page again
-        rows = page.parsed.rows
+        rows: Sequence[Row] = page.parsed.rows
         if newest_first_or_unknown:
             rows = drop_shifted(previous.parsed.rows, previous.parsed.count,
                                 rows, page.parsed.count)

@@ -172,8 +172,6 @@ class Poller:
     def _crawl(self, letter: LetterSettings, state: LetterState, reader: Reader, at: str,
                started: float, digest: str, full_due: bool) -> PollReport:
         store = self._store
-        count = reader.count
-        order = letter.order if letter.order != "auto" else state.list_order
         pages: list[Page] = []
         if letter.store_pages:
             reader.on_page = pages.append
@@ -181,71 +179,87 @@ class Poller:
         try:
             with store.db.transaction():
                 poll_id = store.start_poll(state.id, at)
-                crawl_kind = "incremental"
-                added = removed = 0
-                rows_seen: int | None = None
-                outcome: Outcome = "ok"
-                error: str | None = None
-                new_order = order
-                result = None
-                if not full_due:
-                    result = incremental(reader, Classifier(store, state.id),
-                                         expected=count - state.present, order=order)
-                    if result.consistent:
-                        store.add_signatories(state.id, result.new_rows, at, poll_id)
-                        added = len(result.new_rows)
-                        new_order = result.order or order
-                    else:
-                        log.info("%s: %s; reading every page", letter.name, result.reason)
-                if result is None or not result.consistent:
-                    crawl_kind = "full"
-                    progress = self._progress(letter.name) if self._progress else None
-                    crawled = full(reader, store, progress=progress,
-                                   newest_first_or_unknown=order != "oldest_first")
-                    rows_seen = crawled.collected
-                    low, high = sorted((count, crawled.last_count))
-                    complete = low <= crawled.collected <= high
-                    added, removed = store.reconcile(
-                        state.id, at, poll_id, newest_first=order != "oldest_first",
-                        apply_removals=complete)
-                    if not complete:
-                        outcome = "partial"
-                        error = (f"collected {crawled.collected} rows but the caption says "
-                                 f"{count}; removals not applied")
+                read = self._read(letter, state, reader, poll_id, at, full_due)
                 for page in pages:
                     store.store_page(poll_id, page.number, page.fetch.body)
-                first = reader.first.fetch
-                record = PollRecord(
-                    at=at, count=count, outcome=outcome, http_status=first.status,
-                    etag=first.etag, last_modified=first.last_modified,
-                    pages=reader.requests, bytes=reader.bytes, duration_ms=_ms(started),
-                    added=added, removed=removed, crawl=crawl_kind, rows_seen=rows_seen,
-                    error=error)
+                record = self._record(reader, read, at, started)
                 store.finish_poll(poll_id, record)
-                updates: dict[str, object] = {
-                    "present": store.present_count(state.id), "list_order": new_order,
-                    "per_page": reader.per_page}
-                if outcome == "ok":
-                    updates.update(etag=first.etag, last_modified=first.last_modified,
-                                   page1_digest=digest, last_count=count)
-                    if crawl_kind == "full":
-                        updates["last_full_crawl"] = at
-                if reader.first.parsed.title:
-                    updates["title"] = reader.first.parsed.title
-                store.update_letter(state.id, **updates)
+                self._update_letter(state, reader, read, record, digest)
                 new = store.added_in_poll(poll_id, limit=SHOW_NEW)
         except (FetchError, ParseError) as exc:
             # the transaction rolled back: record the attempt on its own, as partial
             _, reason = _describe(exc)
             return self._failed(letter, state, at, started, "partial", reason,
-                                reader.first.fetch, count=count, pages=reader.requests,
+                                reader.first.fetch, count=reader.count, pages=reader.requests,
                                 size=reader.bytes)
-        if outcome != "ok":
-            log.warning("poll of %s %s: %s", letter.name, outcome, error)
+        if record.outcome != "ok":
+            log.warning("poll of %s %s: %s", letter.name, record.outcome, record.error)
         return PollReport(
-            letter.name, poll_id, outcome, count, state.last_count, added, removed, new,
-            reader.requests, reader.bytes, time.monotonic() - started, crawl_kind,
-            reader.first.fetch.status, error, first_run=state.last_count is None)
+            letter.name, poll_id, read.outcome, reader.count, state.last_count, read.added,
+            read.removed, new, reader.requests, reader.bytes, time.monotonic() - started,
+            read.crawl, reader.first.fetch.status, record.error,
+            first_run=state.last_count is None)
+
+    def _read(self, letter: LetterSettings, state: LetterState, reader: Reader,
+              poll_id: int, at: str, full_due: bool) -> _Read:
+        """Read the pages needed and store what they show; the caller's transaction."""
+        store = self._store
+        order = letter.order if letter.order != "auto" else state.list_order
+        if not full_due:
+            result = incremental(reader, Classifier(store, state.id),
+                                 expected=reader.count - state.present, order=order)
+            if result.consistent:
+                store.add_signatories(state.id, result.new_rows, at, poll_id)
+                return _Read("incremental", added=len(result.new_rows),
+                             order=result.order or order)
+            log.info("%s: %s; reading every page", letter.name, result.reason)
+        progress = self._progress(letter.name) if self._progress else None
+        crawled = full(reader, store, progress=progress,
+                       newest_first_or_unknown=order != "oldest_first")
+        low, high = sorted((reader.count, crawled.last_count))
+        complete = low <= crawled.collected <= high
+        added, removed = store.reconcile(state.id, at, poll_id,
+                                         newest_first=order != "oldest_first",
+                                         apply_removals=complete)
+        error = None if complete else (
+            f"collected {crawled.collected} rows but the caption says {reader.count}; "
+            "removals not applied")
+        return _Read("full", added, removed, order, crawled.collected,
+                     "ok" if complete else "partial", error)
+
+    @staticmethod
+    def _record(reader: Reader, read: _Read, at: str, started: float) -> PollRecord:
+        first = reader.first.fetch
+        return PollRecord(
+            at=at, count=reader.count, outcome=read.outcome, http_status=first.status,
+            etag=first.etag, last_modified=first.last_modified, pages=reader.requests,
+            bytes=reader.bytes, duration_ms=_ms(started), added=read.added,
+            removed=read.removed, crawl=read.crawl, rows_seen=read.rows_seen, error=read.error)
+
+    def _update_letter(self, state: LetterState, reader: Reader, read: _Read,
+                       record: PollRecord, digest: str) -> None:
+        updates: dict[str, object] = {
+            "present": self._store.present_count(state.id), "list_order": read.order,
+            "per_page": reader.per_page}
+        if record.outcome == "ok":
+            updates.update(etag=record.etag, last_modified=record.last_modified,
+                           page1_digest=digest, last_count=record.count)
+            if read.crawl == "full":
+                updates["last_full_crawl"] = record.at
+        if reader.first.parsed.title:
+            updates["title"] = reader.first.parsed.title
+        self._store.update_letter(state.id, **updates)
+
+
+@dataclass(frozen=True)
+class _Read:
+    crawl: str
+    added: int = 0
+    removed: int = 0
+    order: str = "unknown"
+    rows_seen: int | None = None
+    outcome: Outcome = "ok"
+    error: str | None = None
 
 
 def _describe(exc: LettermonError | _Abort) -> tuple[Outcome, str]:

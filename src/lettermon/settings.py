@@ -13,6 +13,7 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AnyHttpUrl,
@@ -45,24 +46,37 @@ class _Strict(BaseModel):
 
 class HttpSettings(_Strict):
     timeout: Duration = 20.0
-    max_bytes: int = Field(10_000_000, gt=0, description="response size cap in bytes")
-    retries: int = Field(3, ge=0, le=10, description="retries per request (connect, 429, 5xx)")
-    retry_budget: Duration = Field(60.0, description="total seconds a request may spend waiting")
-    per_host: int = Field(2, ge=1, le=16, description="requests in flight per host")
+    max_bytes: int = Field(default=10_000_000, gt=0, description="response size cap in bytes")
+    retries: int = Field(default=3, ge=0, le=10,
+        description="retries per request (connect, 429, 5xx)")
+    retry_budget: Duration = Field(default=60.0,
+        description="total seconds a request may spend waiting")
+    per_host: int = Field(default=2, ge=1, le=16, description="requests in flight per host")
     contact_url: str = Field(
-        "https://github.com/lettermon/lettermon",
+        default="https://github.com/lettermon/lettermon",
         description="where a site's admin can learn about this crawler (in the User-Agent)",
     )
+
+    @field_validator("contact_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if (parts.scheme not in ("http", "https") or not parts.netloc
+                or any(c.isspace() or not c.isprintable() for c in value)):
+            raise ValueError("give a web address (https://...) where a site's admin can "
+                             "learn about lettermon")
+        return value
 
 
 class CssAdapterSettings(_Strict):
     """The generic adapter for letter pages not built with the Participants Database widget."""
 
     count: str = Field(description="CSS selector of the element holding the total")
-    count_regex: str | None = Field(None, description="regex whose first group is the number")
+    count_regex: str | None = Field(default=None,
+        description="regex whose first group is the number")
     rows: str = Field(description="CSS selector of one signatory row")
     fields: dict[str, str] = Field(description="field name -> CSS selector inside a row")
-    next: str | None = Field(None, description="CSS selector of the next-page link")
+    next: str | None = Field(default=None, description="CSS selector of the next-page link")
 
     @field_validator("count_regex")
     @classmethod
@@ -83,12 +97,14 @@ class CssAdapterSettings(_Strict):
 
 
 class MilestoneSettings(_Strict):
-    every: int | None = Field(None, gt=0, description="announce each multiple of this")
+    every: int | None = Field(default=None, gt=0, description="announce each multiple of this")
     at: list[int] = Field(default_factory=list, description="explicit thresholds")
-    launch: bool = Field(False, description="post once on the letter's first successful poll")
-    confirm_polls: int = Field(1, ge=1, le=10, description="successful polls that must agree")
+    launch: bool = Field(default=False,
+        description="post once on the letter's first successful poll")
+    confirm_polls: int = Field(default=1, ge=1, le=10,
+        description="successful polls that must agree")
     announce: Literal["highest", "all"] = Field(
-        "highest", description="when a poll jumps several milestones")
+        default="highest", description="when a poll jumps several milestones")
 
     @field_validator("at")
     @classmethod
@@ -102,17 +118,17 @@ class LetterSettings(_Strict):
     name: str = Field(pattern=_NAME)
     url: AnyHttpUrl
     title: str | None = None
-    noun: str = Field("people", description='who signs: "researchers", "people", ...')
+    noun: str = Field(default="people", description='who signs: "researchers", "people", ...')
     adapter: Literal["auto", "pdb", "css"] = "auto"
     css: CssAdapterSettings | None = None
     order: Literal["auto", "newest_first", "oldest_first"] = "auto"
     full_crawl_every: Duration = 86400.0
     suspect_drop: float = Field(
-        0.2, gt=0, le=1, description="a fall of this fraction of the count is suspect")
-    store_pages: bool = Field(True, description="keep each distinct page, compressed")
+        default=0.2, gt=0, le=1, description="a fall of this fraction of the count is suspect")
+    store_pages: bool = Field(default=True, description="keep each distinct page, compressed")
     interval: Duration = 300.0
     cron: str | None = None
-    max_age: Duration | None = Field(None, description="health: default 3 x interval")
+    max_age: Duration | None = Field(default=None, description="health: default 3 x interval")
     milestones: MilestoneSettings = Field(default_factory=MilestoneSettings)
 
     @model_validator(mode="after")
@@ -143,16 +159,16 @@ class _ChannelBase(_Strict):
     SECRETS: ClassVar[tuple[str, ...]] = ()
 
     name: str = Field(pattern=_NAME)
-    letters: list[str] | None = Field(None, description="letter names; default all")
-    template: str | None = Field(None, description="message template; default per kind")
-    names: bool = Field(False, description="include a few new signatories' names")
-    max_names: int = Field(3, ge=0, le=10)
-    name_max_length: int = Field(40, ge=5, le=200)
+    letters: list[str] | None = Field(default=None, description="letter names; default all")
+    template: str | None = Field(default=None, description="message template; default per kind")
+    names: bool = Field(default=False, description="include a few new signatories' names")
+    max_names: int = Field(default=3, ge=0, le=10)
+    name_max_length: int = Field(default=40, ge=5, le=200)
     blocklist: list[str] = Field(default_factory=list, description="words that drop a name")
-    image: bool = Field(False, description="attach a chart of the count")
-    daily_cap: int = Field(10, ge=1, description="posts per rolling 24 hours")
+    image: bool = Field(default=False, description="attach a chart of the count")
+    daily_cap: int = Field(default=10, ge=1, description="posts per rolling 24 hours")
     quiet_hours: QuietHours | None = None
-    operator: bool = Field(False, description="receives operator alerts, not milestones")
+    operator: bool = Field(default=False, description="receives operator alerts, not milestones")
     language: str | None = None
 
 
@@ -164,7 +180,7 @@ class WebhookChannel(_ChannelBase):
     SECRETS: ClassVar[tuple[str, ...]] = ("secret",)
     kind: Literal["webhook"]
     url: AnyHttpUrl
-    secret: SecretStr | None = Field(None, description="sent as a Bearer token")
+    secret: SecretStr | None = Field(default=None, description="sent as a Bearer token")
     timeout: Duration = 30.0
 
 
@@ -180,7 +196,7 @@ class MastodonChannel(_ChannelBase):
 class BlueskyChannel(_ChannelBase):
     SECRETS: ClassVar[tuple[str, ...]] = ("app_password",)
     kind: Literal["bluesky"]
-    base_url: AnyHttpUrl = Field(AnyHttpUrl("https://bsky.social/xrpc"))
+    base_url: AnyHttpUrl = Field(default=AnyHttpUrl("https://bsky.social/xrpc"))
     handle: str
     app_password: SecretStr | None = None
     timeout: Duration = 30.0
@@ -190,15 +206,16 @@ class XChannel(_ChannelBase):
     SECRETS: ClassVar[tuple[str, ...]] = (
         "consumer_key", "consumer_secret", "access_token", "access_token_secret")
     kind: Literal["x"]
-    api_base_url: AnyHttpUrl = Field(AnyHttpUrl("https://api.x.com"))
+    api_base_url: AnyHttpUrl = Field(default=AnyHttpUrl("https://api.x.com"))
     consumer_key: SecretStr | None = None
     consumer_secret: SecretStr | None = None
     access_token: SecretStr | None = None
     access_token_secret: SecretStr | None = None
-    include_link: bool = Field(True, description="links cost more per post on X")
-    monthly_spend_limit: float = Field(5.0, ge=0, description="US dollars per calendar month")
-    price_per_post: float = Field(0.015, ge=0)
-    price_per_link_post: float = Field(0.20, ge=0)
+    include_link: bool = Field(default=True, description="links cost more per post on X")
+    monthly_spend_limit: float = Field(default=5.0, ge=0,
+        description="US dollars per calendar month")
+    price_per_post: float = Field(default=0.015, ge=0)
+    price_per_link_post: float = Field(default=0.20, ge=0)
     timeout: Duration = 30.0
 
 
@@ -209,13 +226,14 @@ ChannelSettings = Annotated[
 
 
 class AlertSettings(_Strict):
-    after_failures: int = Field(3, ge=1, description="failed polls in a row before an alert")
+    after_failures: int = Field(default=3, ge=1,
+        description="failed polls in a row before an alert")
 
 
 class MetricsSettings(_Strict):
     enabled: bool = False
     host: str = "127.0.0.1"
-    port: int = Field(9464, ge=0, le=65535)
+    port: int = Field(default=9464, ge=0, le=65535)
 
 
 class Settings(BaseSettings):
@@ -229,7 +247,7 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     log_format: Literal["auto", "text", "json"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    lock_file: Path | None = Field(None, description="default: beside the SQLite file")
+    lock_file: Path | None = Field(default=None, description="default: beside the SQLite file")
     secrets_dir: Path = Path("/run/secrets")
     http: HttpSettings = Field(default_factory=HttpSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
@@ -319,10 +337,14 @@ def load_settings(path: Path, **overrides: Any) -> Settings:
 def _describe(path: Path, exc: ValidationError) -> str:
     lines = []
     for error in exc.errors(include_url=False, include_input=False):
-        key = ".".join(str(p) for p in error["loc"] if p not in _UNION_TAGS)
+        loc = [str(p) for p in error["loc"] if p not in _UNION_TAGS]
+        key = ".".join(loc)
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = "unknown key"
+        env = "LETTERMON_" + "__".join(loc).upper()
+        if loc and env in os.environ:  # the value came from the environment, not the file
+            key += f" (set by {env})"
         lines.append(f"{path}: {key or '(top level)'}: {message}")
     return "\n".join(lines)
 

@@ -35,7 +35,7 @@ class Failed(click.ClickException):
 
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
-        self.exit_code = code
+        setattr(self, "exit_code", code)  # click ends the process with it  # noqa: B010
 
     def show(self, file: Any = None) -> None:
         click.echo(f"lettermon: {self.message}", err=True)

@@ -153,7 +153,7 @@ def history(name: str, config_file: str | None, fmt: str, limit: int | None) -> 
         "bytes": p.bytes, "duration_ms": p.duration_ms, "added": p.added,
         "removed": p.removed, "crawl": p.crawl, "rows_seen": p.rows_seen, "error": p.error,
     } for p in polls]
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt == "json":
         write_json_array(items, out)
     elif fmt == "csv":
@@ -195,7 +195,7 @@ def signatories(name: str, config_file: str | None, fmt: str, since: str | None,
 def _print_signatories(store: Any, letter_id: int, since: str | None, present: bool,
                        fmt: str) -> None:
     views = store.signatories(letter_id, since=since, include_removed=not present)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     items = ({"fields": v.fields, "first_seen": v.first_seen, "last_seen": v.last_seen,
               "removed_at": v.removed_at, "fingerprint": v.fingerprint} for v in views)
     if fmt == "json":
@@ -236,11 +236,12 @@ def probe(url: str, config_file: str | None, fmt: str, show: int) -> None:
             fetcher.close()
         adapter = probe_adapter(result.body)
         parsed = adapter.parse(result.body, result.url)
+    fields = [name for name, _ in parsed.rows[0].fields] if parsed.rows else []
     info = {
         "url": result.url, "adapter": adapter.kind, "count": parsed.count,
         "per_page": parsed.per_page, "page": parsed.page, "last_page": parsed.last_page,
         "page_url_template": parsed.page_url_template, "title": parsed.title,
-        "fields": [name for name, _ in parsed.rows[0].fields] if parsed.rows else [],
+        "fields": fields,
         "rows": [dict(r.fields) for r in parsed.rows[:show]], "bytes": len(result.body),
     }
     if fmt == "json":
@@ -250,7 +251,7 @@ def probe(url: str, config_file: str | None, fmt: str, show: int) -> None:
     click.echo(f"title:     {one_line(parsed.title or '')}")
     click.echo(f"count:     {parsed.count:,}" if parsed.count is not None else "count:     none")
     click.echo(f"per page:  {parsed.per_page}   pages: {parsed.last_page or 1}")
-    click.echo(f"fields:    {', '.join(info['fields'])}")
+    click.echo(f"fields:    {', '.join(fields)}")
     for row in parsed.rows[:show]:
         click.echo(f"  - {describe_fields(dict(row.fields))}")
 

@@ -95,7 +95,7 @@ class Store:
                     "INSERT INTO letters (name, url, created_at) VALUES (?, ?, ?) "
                     "ON CONFLICT (name) DO NOTHING", (name, url, now))
             state = self.letter(name)
-            assert state is not None  # noqa: S101 - just inserted
+            assert state is not None
         return state
 
     def update_letter(self, letter_id: int, **values: Any) -> None:
@@ -172,49 +172,54 @@ class Store:
             "INSERT INTO crawl_rows (ord, fingerprint, fields) VALUES (?, ?, ?)",
             [(first_ord + i, row.fingerprint, encode_fields(row)) for i, row in enumerate(rows)])
 
-    _MATCH = """
-        WITH c AS (SELECT ord, fingerprint, fields,
-                          ROW_NUMBER() OVER (PARTITION BY fingerprint ORDER BY ord) AS n
-                   FROM crawl_rows),
-             s AS (SELECT id, fingerprint,
-                          ROW_NUMBER() OVER (PARTITION BY fingerprint ORDER BY id) AS n
-                   FROM signatories WHERE letter_id = ? AND removed_at IS NULL)
-    """
-
     def reconcile(self, letter_id: int, now: str, poll_id: int, *, newest_first: bool,
                   apply_removals: bool) -> tuple[int, int]:
         """Compare the staged crawl with what is stored; return (added, removed).
 
         A row seen k times is matched against k stored signatories with its fingerprint,
         so two identical rows stay two signatories. Removals are applied only when the
-        crawl was complete.
+        crawl was complete. Both sides are numbered and indexed first, so matching is
+        O(n log n) whatever the letter's size.
         """
+        db = self.db
+        for table in ("crawl_n", "stored_n"):
+            db.execute(f"DROP TABLE IF EXISTS {table}")
+        db.execute("""CREATE TEMPORARY TABLE crawl_n AS
+            SELECT ord, fingerprint, fields,
+                   ROW_NUMBER() OVER (PARTITION BY fingerprint ORDER BY ord) AS n
+            FROM crawl_rows""")
+        db.execute("""CREATE TEMPORARY TABLE stored_n AS
+            SELECT id, fingerprint,
+                   ROW_NUMBER() OVER (PARTITION BY fingerprint ORDER BY id) AS n
+            FROM signatories WHERE letter_id = ? AND removed_at IS NULL""", (letter_id,))
+        db.execute("CREATE INDEX crawl_n_match ON crawl_n (fingerprint, n)")
+        db.execute("CREATE INDEX stored_n_match ON stored_n (fingerprint, n)")
         order = "DESC" if newest_first else "ASC"
-        self.db.execute(
-            self._MATCH + f"""
+        db.execute(f"""
             INSERT INTO signatories (letter_id, fingerprint, fields, first_seen, last_seen,
                                      first_poll)
             SELECT ?, c.fingerprint, c.fields, ?, ?, ?
-            FROM c LEFT JOIN s ON s.fingerprint = c.fingerprint AND s.n = c.n
-            WHERE s.id IS NULL ORDER BY c.ord {order}""",
-            (letter_id, letter_id, now, now, poll_id))
-        added = int(self.db.scalar(
-            "SELECT COUNT(*) FROM signatories WHERE first_poll = ?", (poll_id,)))
+            FROM crawl_n c
+            WHERE NOT EXISTS (SELECT 1 FROM stored_n s
+                              WHERE s.fingerprint = c.fingerprint AND s.n = c.n)
+            ORDER BY c.ord {order}""", (letter_id, now, now, poll_id))
+        added = int(db.scalar("SELECT COUNT(*) FROM signatories WHERE first_poll = ?",
+                              (poll_id,)))
         removed = 0
         if apply_removals:
-            gone = [r[0] for r in self.db.all(
-                self._MATCH + """
-                SELECT s.id FROM s LEFT JOIN c ON c.fingerprint = s.fingerprint AND c.n = s.n
-                WHERE c.ord IS NULL""", (letter_id,))]
-            for start in range(0, len(gone), _CHUNK):
-                chunk = gone[start:start + _CHUNK]
-                self.db.execute(
-                    f"UPDATE signatories SET removed_at = ?, removed_poll = ? "
-                    f"WHERE id IN ({', '.join('?' * len(chunk))})", (now, poll_id, *chunk))
-            removed = len(gone)
-            self.db.execute("UPDATE signatories SET last_seen = ? WHERE letter_id = ? "
-                            "AND removed_at IS NULL", (now, letter_id))
-        self.db.execute("DELETE FROM crawl_rows")
+            removed = int(db.scalar("""SELECT COUNT(*) FROM stored_n s WHERE NOT EXISTS
+                (SELECT 1 FROM crawl_n c WHERE c.fingerprint = s.fingerprint AND c.n = s.n)"""))
+            if removed:
+                db.execute("""UPDATE signatories SET removed_at = ?, removed_poll = ?
+                    WHERE id IN (SELECT s.id FROM stored_n s WHERE NOT EXISTS
+                        (SELECT 1 FROM crawl_n c
+                         WHERE c.fingerprint = s.fingerprint AND c.n = s.n))""",
+                           (now, poll_id))
+            db.execute("UPDATE signatories SET last_seen = ? WHERE letter_id = ? "
+                       "AND removed_at IS NULL", (now, letter_id))
+        for table in ("crawl_n", "stored_n"):
+            db.execute(f"DROP TABLE {table}")
+        db.execute("DELETE FROM crawl_rows")
         return added, removed
 
     def present_count(self, letter_id: int) -> int:
