@@ -11,6 +11,7 @@ from lettermon.errors import ParseError
 from lettermon.settings import CssAdapterSettings, LetterSettings
 from lettermon.sources import adapter_for, probe_adapter
 from lettermon.sources.css import CssAdapter
+
 from widget import challenge_page, make_signatories, render_page, render_signup_only_page
 
 URL = "https://letters.example.org/campaigns/stop-face-surveillance/?lang=en"
