@@ -1,4 +1,4 @@
-"""The composition root: settings → HTTP client → store → poller (→ channels, outbox).
+"""The composition root: settings → HTTP client → store → poller → outbox → channels.
 
 Nothing in lettermon builds its own clients, settings or connections; everything is
 built here, once per command, and closed at the end.
@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 
+from lettermon.announce import Announcer
+from lettermon.channels.base import Channel
 from lettermon.crawl import Progress
 from lettermon.fetch import Fetcher, make_client
-from lettermon.poll import Poller
+from lettermon.outbox import Entry, Ledger
+from lettermon.poll import Poller, PollHook
+from lettermon.sender import Sender
 from lettermon.settings import Settings
 from lettermon.store import Store, open_database
 from lettermon.store.schema import migrate
@@ -26,6 +32,9 @@ class App:
     store: Store
     fetcher: Fetcher
     poller: Poller
+    ledger: Ledger
+    announcer: Announcer
+    sender: Sender
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def __enter__(self) -> App:
@@ -53,9 +62,46 @@ def open_store(settings: Settings) -> Store:
     return Store(db)
 
 
+def state_dir(settings: Settings, store: Store) -> Path:
+    """Where lettermon keeps small state files (Bluesky sessions): beside the database."""
+    if store.db.path is not None:
+        return store.db.path.parent
+    return Path("data")
+
+
+def channel_factory(settings: Settings, store: Store,
+                    overrides: dict[str, dict[str, Any]] | None = None
+                    ) -> Callable[[Any], Channel]:
+    def build(channel_settings: Any) -> Channel:
+        from lettermon.channels import build_channel
+
+        options = dict((overrides or {}).get(channel_settings.name, {}))
+        if channel_settings.kind == "bluesky":
+            session = state_dir(settings, store) / f"bluesky-{channel_settings.name}.session"
+            options.setdefault("session_file", session)
+        return build_channel(channel_settings, **options)
+    return build
+
+
+def chart_image(store: Store) -> Callable[[Entry], tuple[bytes, str] | None]:
+    def image(entry: Entry) -> tuple[bytes, str] | None:
+        from lettermon.chart import render_png
+
+        return render_png(store, entry.letter_id, title=entry.letter)
+    return image
+
+
 def build_app(settings: Settings, *, transport: httpx.BaseTransport | None = None,
-              progress: Callable[[str], Progress | None] | None = None) -> App:
+              progress: Callable[[str], Progress | None] | None = None,
+              channel_options: dict[str, dict[str, Any]] | None = None,
+              extra_hooks: tuple[PollHook, ...] = ()) -> App:
     store = open_store(settings)
     fetcher = Fetcher(make_client(settings.http, transport), settings.http)
-    poller = Poller(store, fetcher, progress=progress)
-    return App(settings, store, fetcher, poller, [store.db.close, fetcher.close])
+    ledger = Ledger(store.db)
+    announcer = Announcer(settings, store, ledger)
+    poller = Poller(store, fetcher, progress=progress, hooks=(announcer, *extra_hooks))
+    sender = Sender(store, ledger, {c.name: c for c in settings.channels},
+                    channel_factory(settings, store, channel_options),
+                    image=chart_image(store))
+    return App(settings, store, fetcher, poller, ledger, announcer, sender,
+               [store.db.close, fetcher.close, sender.close])

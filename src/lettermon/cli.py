@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from lettermon import __version__
-from lettermon.commands import letters
+from lettermon.commands import letters, outbox
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -22,7 +22,7 @@ def cli() -> None:
     """Watch open letters: count signatures, keep their history, announce milestones."""
 
 
-for _command in (*letters.COMMANDS,):
+for _command in (*letters.COMMANDS, *outbox.COMMANDS):
     cli.add_command(_command)
 
 

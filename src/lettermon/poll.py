@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from lettermon import clock
 from lettermon.crawl import Classifier, Page, Progress, Reader, full, incremental
@@ -64,6 +65,13 @@ def content_digest(parsed: ParsedPage) -> str:
     return h.hexdigest()
 
 
+class PollHook(Protocol):
+    """Runs inside every poll's transaction, after the poll row is written."""
+
+    def after_poll(self, letter: LetterSettings, state: LetterState, poll_id: int,
+                   record: PollRecord) -> None: ...
+
+
 class _Abort(Exception):
     """Ends a poll early with an outcome that is not a success."""
 
@@ -76,8 +84,10 @@ class _Abort(Exception):
 class Poller:
     def __init__(self, store: Store, fetcher: Fetcher, *,
                  now: Callable[[], datetime] = clock.now,
-                 progress: Callable[[str], Progress | None] | None = None) -> None:
+                 progress: Callable[[str], Progress | None] | None = None,
+                 hooks: Sequence[PollHook] = ()) -> None:
         self._store = store
+        self._hooks = tuple(hooks)
         self._fetcher = fetcher
         self._now = now
         self._progress = progress
@@ -96,7 +106,7 @@ class Poller:
                 url, etag=state.etag if conditional else None,
                 last_modified=state.last_modified if conditional else None)
             if first_fetch.not_modified:
-                return self._unchanged(state, at, first_fetch, started)
+                return self._unchanged(letter, state, at, first_fetch, started)
             adapter = adapter_for(letter, first_fetch.body)
             parsed = adapter.parse(first_fetch.body, first_fetch.url)
             if parsed.count is None:
@@ -105,7 +115,7 @@ class Poller:
             self._check_plausible(letter, state, parsed)
             digest = content_digest(parsed)
             if digest == state.page1_digest and not full_due:
-                return self._unchanged(state, at, first_fetch, started, parsed.count)
+                return self._unchanged(letter, state, at, first_fetch, started, parsed.count)
             reader = Reader(self._fetcher, adapter, url, Page(1, first_fetch, parsed))
             return self._crawl(letter, state, reader, at, started, digest, full_due)
         except (FetchError, ParseError, _Abort) as exc:
@@ -114,6 +124,12 @@ class Poller:
             return self._failed(letter, state, at, started, outcome, reason, first_fetch,
                                 count=count if outcome == "suspect" else None,
                                 pages=pages, size=len(first_fetch.body) if first_fetch else 0)
+
+    def _finish(self, letter: LetterSettings, state: LetterState, poll_id: int,
+                record: PollRecord) -> None:
+        self._store.finish_poll(poll_id, record)
+        for hook in self._hooks:
+            hook.after_poll(letter, state, poll_id, record)
 
     # -- decisions ---------------------------------------------------------------------
     def _full_crawl_due(self, letter: LetterSettings, state: LetterState) -> bool:
@@ -135,8 +151,8 @@ class Poller:
                 raise _Abort("suspect", f"the count fell sharply, from {known} to {count}")
 
     # -- outcomes ----------------------------------------------------------------------
-    def _unchanged(self, state: LetterState, at: str, result: FetchResult, started: float,
-                   count: int | None = None) -> PollReport:
+    def _unchanged(self, letter: LetterSettings, state: LetterState, at: str,
+                   result: FetchResult, started: float, count: int | None = None) -> PollReport:
         count = state.last_count if count is None else count
         record = PollRecord(
             at=at, count=count, outcome="unchanged", http_status=result.status,
@@ -144,7 +160,7 @@ class Poller:
             bytes=len(result.body), duration_ms=_ms(started))
         with self._store.db.transaction():
             poll_id = self._store.start_poll(state.id, at)
-            self._store.finish_poll(poll_id, record)
+            self._finish(letter, state, poll_id, record)
             if (result.etag, result.last_modified) != (state.etag, state.last_modified):
                 self._store.update_letter(state.id, etag=result.etag,
                                           last_modified=result.last_modified)
@@ -161,7 +177,7 @@ class Poller:
             duration_ms=_ms(started), error=reason)
         with self._store.db.transaction():
             poll_id = self._store.start_poll(state.id, at)
-            self._store.finish_poll(poll_id, record)
+            self._finish(letter, state, poll_id, record)
             if first is not None and first.body and letter.store_pages:
                 self._store.store_page(poll_id, 1, first.body)  # kept for diagnosis
         log.warning("poll of %s %s: %s", letter.name, outcome, reason)
@@ -172,19 +188,19 @@ class Poller:
     def _crawl(self, letter: LetterSettings, state: LetterState, reader: Reader, at: str,
                started: float, digest: str, full_due: bool) -> PollReport:
         store = self._store
-        pages: list[Page] = []
-        if letter.store_pages:
-            reader.on_page = pages.append
-            pages.append(reader.first)
         try:
             with store.db.transaction():
                 poll_id = store.start_poll(state.id, at)
+                if letter.store_pages:  # each page as it is read: memory stays flat
+
+                    def keep(page: Page) -> None:
+                        store.store_page(poll_id, page.number, page.fetch.body)
+                    keep(reader.first)
+                    reader.on_page = keep
                 read = self._read(letter, state, reader, poll_id, at, full_due)
-                for page in pages:
-                    store.store_page(poll_id, page.number, page.fetch.body)
                 record = self._record(reader, read, at, started)
-                store.finish_poll(poll_id, record)
                 self._update_letter(state, reader, read, record, digest)
+                self._finish(letter, state, poll_id, record)
                 new = store.added_in_poll(poll_id, limit=SHOW_NEW)
         except (FetchError, ParseError) as exc:
             # the transaction rolled back: record the attempt on its own, as partial

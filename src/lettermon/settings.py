@@ -118,6 +118,9 @@ class LetterSettings(_Strict):
     name: str = Field(pattern=_NAME)
     url: AnyHttpUrl
     title: str | None = None
+    name_fields: list[str] = Field(
+        default_factory=list,
+        description="fields that make up a signatory's name; default those named *name*")
     noun: str = Field(default="people", description='who signs: "researchers", "people", ...')
     adapter: Literal["auto", "pdb", "css"] = "auto"
     css: CssAdapterSettings | None = None
@@ -155,12 +158,35 @@ class QuietHours(_Strict):
         return value
 
 
+TEMPLATE_VARIABLES = frozenset({
+    "name", "title", "url", "noun", "count", "milestone", "since_last_post", "took",
+    "rate_per_day", "next_milestone", "next_eta", "names",
+})
+
+
+def _check_template(value: str | None) -> str | None:
+    if value is None:
+        return value
+    import string
+
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+    except ValueError as exc:
+        raise ValueError(f"template is not valid: {exc}") from exc
+    for name in fields:
+        if name.split(".")[0].split("[")[0] not in TEMPLATE_VARIABLES:
+            known = ", ".join(sorted(TEMPLATE_VARIABLES))
+            raise ValueError(f"template uses unknown variable {{{name}}} (known: {known})")
+    return value
+
+
 class _ChannelBase(_Strict):
     SECRETS: ClassVar[tuple[str, ...]] = ()
 
     name: str = Field(pattern=_NAME)
     letters: list[str] | None = Field(default=None, description="letter names; default all")
-    template: str | None = Field(default=None, description="message template; default per kind")
+    template: str | None = Field(default=None, description="milestone template; default per kind")
+    launch_template: str | None = Field(default=None, description="launch post template")
     names: bool = Field(default=False, description="include a few new signatories' names")
     max_names: int = Field(default=3, ge=0, le=10)
     name_max_length: int = Field(default=40, ge=5, le=200)
@@ -170,6 +196,8 @@ class _ChannelBase(_Strict):
     quiet_hours: QuietHours | None = None
     operator: bool = Field(default=False, description="receives operator alerts, not milestones")
     language: str | None = None
+
+    _templates = field_validator("template", "launch_template")(_check_template)
 
 
 class ConsoleChannel(_ChannelBase):

@@ -21,27 +21,24 @@ from lettermon.commands.common import (
 from lettermon.output import one_line, write_csv, write_json_array, write_table
 
 if TYPE_CHECKING:
-    from lettermon.crawl import Progress
     from lettermon.poll import PollReport
+    from lettermon.sender import Delivery
     from lettermon.settings import Settings
 
 
 @contextmanager
 def _progress_bars() -> Iterator[Any]:
-    """Rich progress bars for long crawls, only when a person watches a terminal."""
+    """A progress line for long crawls, only when a person watches a terminal."""
     if not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import Progress as RichProgress
+    from lettermon.progress import ProgressLine
 
-    with RichProgress(transient=True) as bars:
-        def factory(name: str) -> Progress:
-            task = bars.add_task(f"reading {name}", total=None)
-
-            def advance(done: int, total: int) -> None:
-                bars.update(task, completed=done, total=total)
-            return advance
-        yield factory
+    line = ProgressLine(sys.stderr)
+    try:
+        yield line.for_letter
+    finally:
+        line.close()
 
 
 def summary(report: PollReport) -> str:
@@ -81,25 +78,43 @@ def report_json(report: PollReport) -> dict[str, Any]:
 @click.argument("names", nargs=-1)
 @config_option
 @format_option("text", "json")
-def check(names: tuple[str, ...], config_file: str | None, fmt: str) -> None:
+@click.option("--no-post", is_flag=True, help="Poll only; send nothing that is due.")
+def check(names: tuple[str, ...], config_file: str | None, fmt: str, no_post: bool) -> None:
     """Poll each letter once (or the NAMES given) and show what changed."""
     with errors_to_exit_codes():
         settings = load(config_file)
         letters = [settings.letter(n) for n in names] if names else list(settings.letters)
         if not letters:
             raise Failed("the config names no letters ([[letters]] with name and url)", 2)
-        reports = _run_check(settings, letters, fmt)
+        reports, deliveries = _run_check(settings, letters, fmt, no_post)
     if fmt == "json":
         click.echo(json.dumps([report_json(r) for r in reports], ensure_ascii=False, indent=2))
+    else:
+        for delivery in deliveries:
+            click.echo(describe_delivery(delivery))
     if not all(r.ok for r in reports):
         sys.exit(EXIT_FAILED)
 
 
-def _run_check(settings: Settings, letters: list[Any], fmt: str) -> list[PollReport]:
+def describe_delivery(delivery: Delivery) -> str:
+    entry = delivery.entry
+    what = f"{entry.kind} {entry.milestone:,}" if entry.kind == "milestone" else entry.kind
+    head = f"{entry.letter}: {what} → {entry.channel}: {delivery.status}"
+    if delivery.status == "sent":
+        return f"{head} {delivery.remote_url or ''}".rstrip()
+    line = f"{head} ({delivery.reason})"
+    if delivery.reason and delivery.reason.startswith("dry run"):
+        line += "\n  would post: " + entry.text.replace("\n", "\n              ")
+    return line
+
+
+def _run_check(settings: Settings, letters: list[Any], fmt: str, no_post: bool
+               ) -> tuple[list[PollReport], list[Delivery]]:
     from lettermon.app import build_app
     from lettermon.lock import run_lock
 
     reports = []
+    deliveries: list[Delivery] = []
     with _progress_bars() as progress, build_app(settings, progress=progress) as app, \
             run_lock(settings, app.store.db):
         for letter in letters:
@@ -113,7 +128,9 @@ def _run_check(settings: Settings, letters: list[Any], fmt: str) -> list[PollRep
                     if report.added > len(report.new_signatories):
                         click.echo(f"  … and {report.added - len(report.new_signatories):,} more"
                                    f" (lettermon signatories {letter.name} --since 1h)")
-    return reports
+        if not no_post:
+            deliveries = app.sender.send_due({letter.name for letter in letters})
+    return reports, deliveries
 
 
 def _letter_id(settings: Settings, name: str) -> tuple[Any, int]:

@@ -83,6 +83,41 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (poll_id, page)
         )""",
     )),
+    Migration(2, "milestones and the outbox ledger", (
+        """CREATE TABLE milestones (
+            letter_id INTEGER NOT NULL REFERENCES letters(id),
+            milestone INTEGER NOT NULL,
+            reached_at TEXT NOT NULL,
+            poll_id INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            announced INTEGER NOT NULL,
+            PRIMARY KEY (letter_id, milestone)
+        )""",
+        """CREATE TABLE outbox (
+            id {pk},
+            letter_id INTEGER NOT NULL REFERENCES letters(id),
+            kind TEXT NOT NULL,
+            milestone INTEGER,
+            channel TEXT NOT NULL,
+            key TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL,
+            text TEXT NOT NULL,
+            count INTEGER,
+            poll_id INTEGER,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            error TEXT,
+            remote_id TEXT,
+            remote_url TEXT,
+            sent_at TEXT,
+            cost REAL NOT NULL DEFAULT 0
+        )""",
+        "CREATE UNIQUE INDEX outbox_once ON outbox (letter_id, kind, milestone, channel)",
+        "CREATE INDEX outbox_by_status ON outbox (status, next_attempt_at)",
+        "CREATE INDEX outbox_by_channel ON outbox (channel, sent_at)",
+    )),
 )
 
 

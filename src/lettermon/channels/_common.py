@@ -1,0 +1,47 @@
+"""Helpers shared by the channel adapters (secrets, Retry-After)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from pydantic import SecretStr
+
+from lettermon.errors import PostError
+from lettermon.settings import _ChannelBase, secret_env_names
+
+
+def require_secret(settings: _ChannelBase, field: str) -> str:
+    """The secret's value, or a permanent :class:`PostError` naming where to set it."""
+    value = getattr(settings, field, None)
+    if isinstance(value, SecretStr) and value.get_secret_value():
+        return value.get_secret_value()
+    names = [n for n in secret_env_names(settings) if n.endswith(field.upper())]
+    where = names[0] if names else "the channel's secret"
+    raise PostError(f"channel {settings.name!r}: no {field} configured (set {where})",
+                    permanent=True)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse a Retry-After header: seconds or an HTTP date; None when absent or unusable."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def seconds_until(epoch: float | None) -> float | None:
+    """Seconds from now until a Unix time (never negative); None when unknown."""
+    if epoch is None:
+        return None
+    return max(float(epoch) - time.time(), 0.0)
