@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from lettermon.alerts import Alerts
 from lettermon.announce import Announcer
 from lettermon.channels.base import Channel
 from lettermon.crawl import Progress
@@ -34,6 +35,7 @@ class App:
     poller: Poller
     ledger: Ledger
     announcer: Announcer
+    alerts: Alerts
     sender: Sender
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -94,14 +96,17 @@ def chart_image(store: Store) -> Callable[[Entry], tuple[bytes, str] | None]:
 def build_app(settings: Settings, *, transport: httpx.BaseTransport | None = None,
               progress: Callable[[str], Progress | None] | None = None,
               channel_options: dict[str, dict[str, Any]] | None = None,
-              extra_hooks: tuple[PollHook, ...] = ()) -> App:
+              extra_hooks: tuple[PollHook, ...] = (),
+              stopping: Callable[[], bool] | None = None) -> App:
     store = open_store(settings)
     fetcher = Fetcher(make_client(settings.http, transport), settings.http)
     ledger = Ledger(store.db)
     announcer = Announcer(settings, store, ledger)
-    poller = Poller(store, fetcher, progress=progress, hooks=(announcer, *extra_hooks))
+    alerts = Alerts(settings, store, ledger)
+    poller = Poller(store, fetcher, progress=progress, stopping=stopping,
+                    hooks=(announcer, alerts, *extra_hooks))
     sender = Sender(store, ledger, {c.name: c for c in settings.channels},
                     channel_factory(settings, store, channel_options),
-                    image=chart_image(store))
-    return App(settings, store, fetcher, poller, ledger, announcer, sender,
+                    image=chart_image(store), on_give_up=alerts.post_given_up)
+    return App(settings, store, fetcher, poller, ledger, announcer, alerts, sender,
                [store.db.close, fetcher.close, sender.close])

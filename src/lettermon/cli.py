@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from lettermon import __version__
-from lettermon.commands import letters, outbox
+from lettermon.commands import letters, outbox, worker
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -22,9 +22,13 @@ def cli() -> None:
     """Watch open letters: count signatures, keep their history, announce milestones."""
 
 
-for _command in (*letters.COMMANDS, *outbox.COMMANDS):
+for _command in (*letters.COMMANDS, *outbox.COMMANDS, *worker.COMMANDS):
     cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="lettermon")
+
+
+if __name__ == "__main__":
+    main()

@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from lettermon.errors import ParseError
+from lettermon.errors import Interrupted, ParseError
 from lettermon.fetch import Fetcher
 from lettermon.models import FetchResult, ParsedPage, Row
 from lettermon.sources.base import SourceAdapter
@@ -49,6 +49,7 @@ class Reader:
     letter_url: str
     first: Page
     on_page: Callable[[Page], None] | None = None
+    stopping: Callable[[], bool] | None = None
     pages_read: int = 1
     requests: int = 0
     bytes: int = 0
@@ -87,6 +88,8 @@ class Reader:
         return None
 
     def read(self, url: str, number: int) -> Page:
+        if self.stopping is not None and self.stopping():
+            raise Interrupted(f"stopped before page {number}")
         result = self.fetcher.get(url, same_origin_as=self.letter_url)
         self.requests += result.requests
         self.bytes += len(result.body)

@@ -38,6 +38,10 @@ class StoreError(LettermonError):
     """The database could not be opened, migrated or written."""
 
 
+class Interrupted(LettermonError):
+    """A shutdown was asked for mid-crawl; the poll was rolled back, nothing stored."""
+
+
 class LockedError(LettermonError):
     """Another lettermon run holds the lock."""
 

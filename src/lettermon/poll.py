@@ -85,8 +85,10 @@ class Poller:
     def __init__(self, store: Store, fetcher: Fetcher, *,
                  now: Callable[[], datetime] = clock.now,
                  progress: Callable[[str], Progress | None] | None = None,
-                 hooks: Sequence[PollHook] = ()) -> None:
+                 hooks: Sequence[PollHook] = (),
+                 stopping: Callable[[], bool] | None = None) -> None:
         self._store = store
+        self._stopping = stopping
         self._hooks = tuple(hooks)
         self._fetcher = fetcher
         self._now = now
@@ -116,7 +118,8 @@ class Poller:
             digest = content_digest(parsed)
             if digest == state.page1_digest and not full_due:
                 return self._unchanged(letter, state, at, first_fetch, started, parsed.count)
-            reader = Reader(self._fetcher, adapter, url, Page(1, first_fetch, parsed))
+            reader = Reader(self._fetcher, adapter, url, Page(1, first_fetch, parsed),
+                            stopping=self._stopping)
             return self._crawl(letter, state, reader, at, started, digest, full_due)
         except (FetchError, ParseError, _Abort) as exc:
             outcome, reason = _describe(exc)

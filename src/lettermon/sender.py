@@ -84,13 +84,15 @@ class Sender:
     def __init__(self, store: Store, ledger: Ledger, channel_settings: Mapping[str, Any],
                  build: Callable[[Any], Channel], *,
                  now: Callable[[], datetime] = clock.now,
-                 image: Callable[[Entry], tuple[bytes, str] | None] | None = None) -> None:
+                 image: Callable[[Entry], tuple[bytes, str] | None] | None = None,
+                 on_give_up: Callable[[Entry, str, str], None] | None = None) -> None:
         self._store = store
         self._ledger = ledger
         self._settings = channel_settings
         self._build = build
         self._now = now
         self._image = image
+        self._on_give_up = on_give_up
         self._channels: dict[str, Channel] = {}
 
     def channel(self, name: str) -> Channel:
@@ -202,6 +204,9 @@ class Sender:
         status = "given_up" if give_up else "failed"
         self._ledger.update(entry.id, clock.iso(now), status=status, error=error,
                             next_attempt_at=None if give_up else clock.iso(now + wait))
+        if give_up and self._on_give_up is not None:
+            with self._store.db.transaction():
+                self._on_give_up(entry, error, clock.iso(now))
         log.warning("post %s to %s %s: %s", entry.id, entry.channel,
                     "given up" if give_up else "failed", error,
                     extra={"letter": entry.letter, "event": f"post_{status}",

@@ -274,7 +274,8 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     log_format: Literal["auto", "text", "json"] = "auto"
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
+        default=None, description="default: INFO for run, WARNING for other commands")
     lock_file: Path | None = Field(default=None, description="default: beside the SQLite file")
     secrets_dir: Path = Path("/run/secrets")
     http: HttpSettings = Field(default_factory=HttpSettings)

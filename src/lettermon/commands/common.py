@@ -53,12 +53,12 @@ def errors_to_exit_codes() -> Iterator[None]:
         raise Failed(str(exc), EXIT_FAILED) from None
 
 
-def load(config_file: str | None) -> Settings:
+def load(config_file: str | None, *, log_level: str = "WARNING") -> Settings:
     from lettermon.logs import configure_logging
     from lettermon.settings import config_path, load_settings
 
     settings = load_settings(config_path(config_file))
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging(settings.log_format, settings.log_level or log_level)
     return settings
 
 

@@ -1,0 +1,99 @@
+"""``lettermon run``: poll every letter on its schedule and send what is due, until stopped.
+
+Jobs run one at a time on a single worker thread (one database connection, no overlap);
+a late job runs once (coalesced), never skipped or piled up. SIGTERM and SIGINT stop the
+scheduler: a crawl in progress stops between pages and rolls back, so the process exits
+within seconds with a consistent database.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from types import FrameType
+
+from lettermon.app import App
+from lettermon.durations import format_duration
+from lettermon.errors import Interrupted
+from lettermon.schedule import trigger_for
+from lettermon.settings import LetterSettings
+
+log = logging.getLogger(__name__)
+
+OUTBOX_EVERY = 60.0  # seconds between sends of due retries when nothing is polled
+
+
+class Worker:
+    def __init__(self, app: App, stop: threading.Event) -> None:
+        self._app = app
+        self._stop = stop
+
+    def poll(self, letter: LetterSettings) -> None:
+        """One scheduled poll, then the outbox; the one catch-all of a scheduled run."""
+        try:
+            report = self._app.poller.poll(letter)
+            log.info("polled %s: %s, count %s (%+d), %d page(s), %d bytes, %.2fs%s",
+                     letter.name, report.outcome, report.count, report.delta or 0,
+                     report.pages, report.bytes, report.duration,
+                     f": {report.error}" if report.error else "", extra={
+                "letter": letter.name, "event": "poll", "outcome": report.outcome,
+                "count": report.count, "delta": report.delta, "added": report.added,
+                "removed": report.removed, "pages": report.pages, "bytes": report.bytes,
+                "duration": round(report.duration, 3), "error": report.error})
+            self.send()
+        except Interrupted:
+            log.info("poll of %s interrupted by shutdown; nothing stored", letter.name,
+                     extra={"letter": letter.name, "event": "poll_interrupted"})
+        except Exception:
+            log.exception("poll of %s raised", letter.name,
+                          extra={"letter": letter.name, "event": "poll_error"})
+
+    def send(self) -> None:
+        try:
+            for delivery in self._app.sender.send_due():
+                if delivery.status != "held":
+                    log.info("%s %s → %s: %s", delivery.entry.kind, delivery.entry.letter,
+                             delivery.entry.channel, delivery.status)
+        except Exception:
+            log.exception("sending the outbox raised", extra={"event": "send_error"})
+
+    def run(self) -> None:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(
+            timezone=UTC,
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        now = datetime.now(UTC)
+        for letter in self._app.settings.letters:
+            scheduler.add_job(self.poll, trigger_for(letter), args=[letter], id=letter.name,
+                              name=f"poll {letter.name}", next_run_time=now)
+        scheduler.add_job(self.send, "interval", seconds=OUTBOX_EVERY, id="outbox",
+                          name="send due posts")
+        scheduler.start()
+        log.info("lettermon running: %s", ", ".join(
+            f"{x.name} every {x.cron or format_duration(x.interval)}"
+            for x in self._app.settings.letters),
+            extra={"event": "start"})
+        try:
+            self._stop.wait()
+        finally:
+            log.info("stopping: finishing the job in progress", extra={"event": "stop"})
+            scheduler.shutdown(wait=True)
+        log.info("stopped", extra={"event": "stopped"})
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+
