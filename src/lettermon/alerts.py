@@ -44,7 +44,7 @@ class Alerts:
         if before_id is not None:
             params += (before_id,)
         streak = 0
-        for (outcome,) in self._store.db.all(sql, (*params, self._after + 1)):
+        for (outcome,) in self._store.db.all(sql, (*params, 1000)):
             if outcome in OK_OUTCOMES:
                 break
             streak += 1

@@ -75,8 +75,11 @@ class Announcer:
         posts = [("milestone", m) for m in crossing.announce]
         if crossing.launch:
             posts.append(("launch", milestones.LAUNCH))
+        # Posts of earlier polls still waiting are old news; this poll's own posts are not
+        # (with announce = "all" one poll queues several milestones, all to go out).
+        lowest = min(crossing.announce, default=None)
         for kind, milestone in posts:
-            self._queue(letter, state, poll_id, record, kind, milestone)
+            self._queue(letter, state, poll_id, record, kind, milestone, lowest)
 
     def figures(self, letter: LetterSettings, letter_id: int, count: int, milestone: int | None,
                 at: str) -> Figures:
@@ -131,7 +134,8 @@ class Announcer:
                               length=length)
 
     def _queue(self, letter: LetterSettings, state: LetterState, poll_id: int,
-               record: PollRecord, kind: str, milestone: int) -> None:
+               record: PollRecord, kind: str, milestone: int, supersede_below: int | None
+               ) -> None:
         figures = self.figures(letter, state.id, record.count or 0,
                                milestone if kind == "milestone" else None, record.at)
         since = None
@@ -144,8 +148,8 @@ class Announcer:
         for channel in channels:
             text = self.render(channel, kind, figures, self.names(channel, letter, state.id,
                                                                   since))
-            if kind == "milestone":
-                self._ledger.supersede(state.id, channel.name, milestone, record.at)
+            if kind == "milestone" and supersede_below is not None:
+                self._ledger.supersede(state.id, channel.name, supersede_below, record.at)
             self._ledger.queue(letter_id=state.id, letter=letter.name, kind=kind,
                                milestone=milestone, channel=channel.name, text=text,
                                count=record.count, poll_id=poll_id, at=record.at)

@@ -30,6 +30,10 @@ class Health:
 
 
 def check_health(settings: Settings, store: Store, now: datetime) -> Health:
+    """Problems: a letter polled too long ago, a letter failing (as alerted), a post given up."""
+    from lettermon.alerts import Alerts, failure_kind
+
+    alerts = Alerts(settings, store, Ledger(store.db))
     health = Health()
     for letter in settings.letters:
         allowed = allowed_age(letter)
@@ -43,16 +47,21 @@ def check_health(settings: Settings, store: Store, now: datetime) -> Health:
                 "SELECT at, outcome, error FROM polls WHERE letter_id = ? AND outcome <> "
                 "'running' ORDER BY id DESC LIMIT 1", (state.id,))
         age = (now - clock.parse_iso(last_ok[0])).total_seconds() if last_ok else None
-        fine = age is not None and age <= allowed
+        streak = alerts.failing_streak(state.id) if state is not None else 0
+        failing = streak >= settings.alerts.after_failures
+        fine = age is not None and age <= allowed and not failing
         health.letters.append({
             "name": letter.name, "ok": fine, "last_success": last_ok[0] if last_ok else None,
             "count": last_ok[1] if last_ok else None, "age_seconds": age,
             "allowed_seconds": allowed, "last_outcome": last[1] if last else None,
-            "last_error": last[2] if last else None})
+            "last_error": last[2] if last else None, "failed_in_a_row": streak})
         if fine:
             continue
         why = f"; last poll {last[1]}: {last[2]}" if last and last[2] else ""
-        if age is None:
+        if failing and last:
+            health.problems.append(f"{letter.name}: {streak} polls in a row failed "
+                                   f"({failure_kind(last[1], last[2])}){why}")
+        elif age is None:
             health.problems.append(f"{letter.name}: no successful poll yet{why}")
         else:
             health.problems.append(

@@ -195,8 +195,9 @@ class Sender:
         image = None
         if self._image and entry.kind == "milestone" and self._settings[entry.channel].image:
             image = self._image(entry)
+        milestone = entry.milestone if entry.kind == "milestone" else None  # launch: None
         return Post(key=entry.key, text=entry.text, letter=entry.letter,
-                    milestone=entry.milestone, count=entry.count or 0, url=str(url),
+                    milestone=milestone, count=entry.count or 0, url=str(url),
                     image=image[0] if image else None, image_alt=image[1] if image else None)
 
     def _failed(self, entry: Entry, error: str, wait: timedelta, *, give_up: bool) -> Delivery:

@@ -1,0 +1,218 @@
+"""Running unattended: the scheduler, cron overlap, alerts and health."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+import widget
+from letter_server import Fault, LetterSite, serve
+
+LETTERMON = str(Path(sys.executable).parent / "lettermon")
+
+
+class Receiver:
+    """A webhook endpoint that keeps one post per Idempotency-Key, as a careful one does."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.posts: dict[str, dict[str, Any]] = {}
+        self.requests = 0
+        self.url = server.url_for("/hook")
+        server.expect_request("/hook", method="POST").respond_with_handler(self.handle)
+
+    def handle(self, request: Request) -> Response:
+        self.requests += 1
+        key = request.headers["Idempotency-Key"]
+        self.posts.setdefault(key, json.loads(request.data))
+        return Response(json.dumps({"id": key}), status=200, content_type="application/json")
+
+    def texts(self) -> list[str]:
+        return [p["text"] for p in self.posts.values()]
+
+
+@pytest.fixture
+def receiver(httpserver: HTTPServer) -> Receiver:
+    return Receiver(httpserver)
+
+
+def channels(receiver: Receiver, *, operator: bool = False) -> str:
+    return (f'\n[[channels]]\nname = "{"ops" if operator else "announce"}"\nkind = "webhook"\n'
+            f'url = "{receiver.url}"\noperator = {"true" if operator else "false"}\n')
+
+
+def env() -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("LETTERMON_")}
+    return {**keep, "LETTERMON_LOG_FORMAT": "json", "LETTERMON_SECRETS_DIR": "/nonexistent"}
+
+
+def polls(database: Path) -> list[tuple[str, int | None]]:
+    with sqlite3.connect(database) as db:
+        return db.execute("SELECT outcome, count FROM polls ORDER BY id").fetchall()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def letter() -> Iterator[LetterSite]:
+    with serve(LetterSite(widget.make_signatories(480, seed=21))) as site:
+        yield site
+
+
+def test_run_polls_on_time_posts_once_and_stops_cleanly_on_sigterm(
+        letter: LetterSite, receiver: Receiver, config_for: Callable[..., Path],
+        tmp_path: Path) -> None:
+    cfg = config_for(letter, letter_extra='interval = "1s"\nmilestones = { every = 100 }')
+    cfg.write_text(cfg.read_text() + channels(receiver))
+    database = tmp_path / "data" / "lettermon.sqlite3"
+    started = time.monotonic()
+    worker = subprocess.Popen([LETTERMON, "run", "--config", str(cfg)], env=env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: database.exists() and len(polls(database)) >= 2)
+        letter.sign(widget.make_signatories(30, seed=22))  # 510: crosses 500
+        wait_for(lambda: len(receiver.posts) == 1)
+        polled = len(polls(database))
+        time.sleep(2.2)
+        assert len(polls(database)) >= polled + 1  # still polling every second or so
+        stopping = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=12)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, err
+    assert time.monotonic() - stopping < 10
+    history = polls(database)
+    elapsed = time.monotonic() - started
+    assert len(history) <= elapsed / 0.9 + 2  # jitter keeps polls near the 1 s interval
+    assert all(outcome in ("ok", "unchanged") for outcome, _ in history)
+    assert history[-1][1] == 510
+    assert receiver.texts() == [receiver.texts()[0]] and "500" in receiver.texts()[0]
+    events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    poll_events = [e for e in events if e.get("event") == "poll"]
+    assert poll_events and {"letter", "count", "delta", "pages", "bytes", "duration"} <= set(
+        poll_events[-1])
+    with sqlite3.connect(database) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_killed_worker_restarts_without_losing_or_repeating(
+        letter: LetterSite, receiver: Receiver, config_for: Callable[..., Path],
+        tmp_path: Path) -> None:
+    cfg = config_for(letter, letter_extra='interval = "1s"\nmilestones = { every = 100 }')
+    cfg.write_text(cfg.read_text() + channels(receiver))
+    database = tmp_path / "data" / "lettermon.sqlite3"
+    for round_ in range(2):
+        worker = subprocess.Popen([LETTERMON, "run", "--config", str(cfg)], env=env(),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            before = len(polls(database)) if database.exists() else 0
+            wait_for(lambda b=before: database.exists() and len(polls(database)) >= b + 2)
+            if round_ == 0:
+                letter.sign(widget.make_signatories(25, seed=23))
+                wait_for(lambda: len(receiver.posts) == 1)
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(5)
+    with sqlite3.connect(database) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        stored = db.execute("SELECT COUNT(*) FROM signatories WHERE removed_at IS NULL")
+        assert stored.fetchone() == (505,)
+        assert db.execute("SELECT status FROM outbox").fetchall() == [("sent",)]
+    assert len(receiver.posts) == 1 and receiver.requests == 1
+
+
+def test_overlapping_cron_runs_one_polls_the_other_exits_75(
+        letter: LetterSite, config_for: Callable[..., Path]) -> None:
+    cfg = config_for(letter)
+    first_request = threading.Event()
+
+    def slow(site: LetterSite, page: int) -> None:
+        first_request.set()
+        time.sleep(1.5)
+
+    letter.on_page = slow
+    first = subprocess.Popen([LETTERMON, "check", "--config", str(cfg)], env=env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert first_request.wait(15)
+        started = time.monotonic()
+        second = subprocess.run([LETTERMON, "check", "--config", str(cfg)], env=env(),
+                                capture_output=True, text=True, timeout=30)
+        assert second.returncode == 75
+        assert time.monotonic() - started < 5  # at once, not after waiting for the lock
+        assert "another lettermon run holds" in second.stderr
+        out, _ = first.communicate(timeout=60)
+    finally:
+        first.kill()
+    assert first.returncode == 0
+    assert "480 signatures" in out
+
+
+def test_faults_raise_one_alert_and_one_recovery_notice(
+        letter: LetterSite, receiver: Receiver, config_for: Callable[..., Path],
+        run_cli: Callable[..., Result]) -> None:
+    cfg = config_for(letter)
+    cfg.write_text(cfg.read_text() + channels(receiver, operator=True))
+    check = ("check", "--config", str(cfg))
+    assert run_cli(*check).exit_code == 0
+    assert run_cli("health", "--config", str(cfg)).exit_code == 0
+    faults = [Fault("status", 503), Fault("status", 503),  # a failed poll (retries used up)
+              Fault("status", 429, headers={"Retry-After": "0"}),
+              Fault("status", 429, headers={"Retry-After": "0"}),
+              Fault("challenge", 503), Fault("layout")]
+    letter.fail(*faults)
+    outcomes = [run_cli(*check).exit_code for _ in range(4)]
+    assert outcomes == [1, 1, 1, 1]
+    assert len(receiver.posts) == 1  # the 3rd failure in a row, and not the 4th
+    [alert] = receiver.texts()
+    assert "rekognition" in alert and "3 polls in a row" in alert and "blocked" in alert
+    unhealthy = run_cli("health", "--config", str(cfg))
+    assert unhealthy.exit_code == 1
+    assert "rekognition: 4 polls in a row failed (layout changed)" in unhealthy.output
+    letter.validators = False
+    assert run_cli(*check).exit_code == 0  # recovered
+    assert run_cli(*check).exit_code == 0
+    assert len(receiver.posts) == 2
+    assert "works again" in receiver.texts()[1]
+    assert run_cli("health", "--config", str(cfg)).exit_code == 0
+    as_json = json.loads(run_cli("health", "--config", str(cfg), "--format", "json").output)
+    assert as_json["ok"] is True and as_json["letters"][0]["count"] == 480
+
+
+def test_health_reports_a_stale_letter_and_a_post_given_up(
+        letter: LetterSite, config_for: Callable[..., Path], run_cli: Callable[..., Result],
+        httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/refuse", method="POST").respond_with_data("no", status=401)
+    cfg = config_for(letter, letter_extra='max_age = "1s"\nmilestones = { every = 100 }')
+    cfg.write_text(cfg.read_text() + f'\n[[channels]]\nname = "announce"\nkind = "webhook"\n'
+                   f'url = "{httpserver.url_for("/refuse")}"\n')
+    assert json.loads(run_cli("health", "--config", str(cfg), "--format", "json").output)[
+        "ok"] is False  # never polled
+    run_cli("check", "--config", str(cfg))
+    letter.sign(widget.make_signatories(25, seed=3))
+    run_cli("check", "--config", str(cfg))  # 505: the post is refused for good
+    time.sleep(1.1)
+    result = run_cli("health", "--config", str(cfg))
+    assert result.exit_code == 1
+    assert "rekognition: last successful poll" in result.output
+    assert "(rekognition → announce) gave up" in result.output
