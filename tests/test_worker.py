@@ -216,3 +216,43 @@ def test_health_reports_a_stale_letter_and_a_post_given_up(
     assert result.exit_code == 1
     assert "rekognition: last successful poll" in result.output
     assert "(rekognition → announce) gave up" in result.output
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_metrics_endpoint_and_logs_without_secrets(
+        letter: LetterSite, receiver: Receiver, config_for: Callable[..., Path],
+        tmp_path: Path) -> None:
+    import httpx
+
+    port = free_port()
+    cfg = config_for(letter, letter_extra='interval = "1s"\nmilestones = { every = 100 }',
+                     extra=f'log_level = "DEBUG"\n[metrics]\nenabled = true\nport = {port}')
+    cfg.write_text(cfg.read_text() + channels(receiver) .replace(
+        'kind = "webhook"', 'kind = "webhook"\nsecret = "s3cr3t-from-file"'))
+    token = "tok-1f2e3d4c5b6a"
+    worker = subprocess.Popen([LETTERMON, "run", "--config", str(cfg)],
+                              env={**env(), "LETTERMON_ANNOUNCE_SECRET": token},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        database = tmp_path / "data" / "lettermon.sqlite3"
+        wait_for(lambda: database.exists() and len(polls(database)) >= 1)
+        letter.sign(widget.make_signatories(25, seed=31))
+        wait_for(lambda: len(receiver.posts) == 1)
+        page = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=12)
+    finally:
+        worker.kill()
+    assert 'lettermon_signatures{letter="rekognition"} 505.0' in page
+    assert 'lettermon_polls_total{letter="rekognition",outcome="ok"}' in page
+    assert 'lettermon_posts{channel="announce",status="sent"} 1.0' in page
+    assert "lettermon_last_success_timestamp_seconds" in page
+    assert token not in out + err and "s3cr3t-from-file" not in out + err
+    assert '"level": "debug"' in err  # debug logging was on, and still no secret

@@ -142,9 +142,13 @@ class Announcer:
         if figures.took is not None:
             since = clock.iso(clock.parse_iso(record.at) - figures.took)
         channels = channels_for(self._settings, letter.name)
-        if not channels:
-            log.info("%s: milestone %s reached; no channels configured, nothing to post",
-                     letter.name, milestone, extra={"letter": letter.name, "event": "milestone"})
+        if not channels:  # dry run: say what would have been posted
+            from lettermon.settings import ConsoleChannel
+
+            text = self.render(ConsoleChannel(name="dry-run", kind="console"), kind, figures,
+                               [])
+            log.warning("dry run (no [[channels]] configured for %s), would post: %s",
+                        letter.name, text, extra={"letter": letter.name, "event": "dry_run"})
         for channel in channels:
             text = self.render(channel, kind, figures, self.names(channel, letter, state.id,
                                                                   since))
