@@ -37,16 +37,46 @@ def user_agent(contact_url: str) -> str:
     return f"lettermon/{__version__} (+{contact_url})"
 
 
+class _LazyTLSTransport(httpx.BaseTransport):
+    """Builds the verified TLS transport on the first https request.
+
+    Loading the CA bundle costs tens of milliseconds; a check of an http:// letter, or one
+    answered before any https request is made, never pays it.
+    """
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._limits = limits
+        self._transport: httpx.HTTPTransport | None = None
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            if self._transport is None:
+                self._transport = httpx.HTTPTransport(limits=self._limits)
+        return self._transport.handle_request(request)
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
 def make_client(settings: HttpSettings, transport: httpx.BaseTransport | None = None
                 ) -> httpx.Client:
     """The one place an httpx client is built (atproto shares this httpx version)."""
+    limits = httpx.Limits(max_connections=8, max_keepalive_connections=4)
+    mounts: dict[str, httpx.BaseTransport | None] = {}
+    if transport is None:
+        # plain http needs no certificates; https loads them when first used
+        transport = httpx.HTTPTransport(verify=False, limits=limits)
+        mounts["https://"] = _LazyTLSTransport(limits)
     return httpx.Client(
         timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
         headers={"User-Agent": user_agent(settings.contact_url),
                  "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+        limits=limits,
         transport=transport,
+        mounts=mounts,
     )
 
 
