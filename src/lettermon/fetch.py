@@ -7,7 +7,6 @@ a letter can never lead lettermon to another site.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import threading
@@ -20,6 +19,7 @@ import httpx
 from lettermon import __version__
 from lettermon.errors import BlockedError, FetchError
 from lettermon.models import FetchResult
+from lettermon.retry_after import retry_after_seconds
 from lettermon.settings import HttpSettings
 
 log = logging.getLogger(__name__)
@@ -91,20 +91,6 @@ def looks_like_challenge(status: int, body: bytes) -> bool:
         return False
     head = body[:20000].lower()
     return any(marker in head for marker in _CHALLENGE_MARKERS)
-
-
-def retry_after_seconds(value: str | None, now: float) -> float | None:
-    """``Retry-After`` as seconds: a delay in seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 class Fetcher:

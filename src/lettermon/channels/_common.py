@@ -1,10 +1,8 @@
-"""Helpers shared by the channel adapters (secrets, Retry-After)."""
+"""Helpers shared by the channel adapters (secrets, rate-limit resets)."""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 from pydantic import SecretStr
 
@@ -21,23 +19,6 @@ def require_secret(settings: _ChannelBase, field: str) -> str:
     where = names[0] if names else "the channel's secret"
     raise PostError(f"channel {settings.name!r}: no {field} configured (set {where})",
                     permanent=True)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Parse a Retry-After header: seconds or an HTTP date; None when absent or unusable."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 def seconds_until(epoch: float | None) -> float | None:

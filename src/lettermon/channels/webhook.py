@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from lettermon.channels._common import retry_after_seconds
 from lettermon.channels.base import Post, Posted
 from lettermon.errors import DuplicatePost, PostError, RateLimited
+from lettermon.retry_after import retry_after_seconds
 from lettermon.settings import WebhookChannel
 from lettermon.textlength import plain_length
 
