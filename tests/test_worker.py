@@ -256,3 +256,31 @@ def test_metrics_endpoint_and_logs_without_secrets(
     assert "lettermon_last_success_timestamp_seconds" in page
     assert token not in out + err and "s3cr3t-from-file" not in out + err
     assert '"level": "debug"' in err  # debug logging was on, and still no secret
+
+
+def test_check_killed_mid_crawl_leaves_nothing_half_written(
+        config_for: Callable[..., Path], tmp_path: Path) -> None:
+    reached = threading.Event()
+
+    def slow(site: LetterSite, page: int) -> None:
+        if page >= 4:
+            reached.set()
+            time.sleep(0.3)
+
+    with serve(LetterSite(widget.make_signatories(1000, seed=41), on_page=slow)) as site:
+        cfg = config_for(site)
+        database = tmp_path / "data" / "lettermon.sqlite3"
+        check = subprocess.Popen([LETTERMON, "check", "--config", str(cfg)], env=env(),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert reached.wait(15)
+        check.send_signal(signal.SIGKILL)
+        check.wait(5)
+        with sqlite3.connect(database) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            assert db.execute("SELECT COUNT(*) FROM signatories").fetchone() == (0,)
+            assert db.execute("SELECT COUNT(*) FROM polls").fetchone() == (0,)
+        site.on_page = None
+        again = subprocess.run([LETTERMON, "check", "--config", str(cfg)], env=env(),
+                               capture_output=True, text=True, timeout=60, check=False)
+        assert again.returncode == 0, again.stderr
+        assert "1,000 signatures (first poll: 1,000 signatories recorded)" in again.stdout
