@@ -8,7 +8,8 @@ headers as the real PDS does.
 A create with an rkey that already exists is refused as the reference PDS refuses it: its
 repository tree raises "There is already a value at key", which is not an XRPC error, so the
 client gets 500 InternalServerError. ``duplicate_status=400`` answers 400 InvalidRequest
-instead, as other PDS implementations do.
+instead, as other PDS implementations do. ``on_accept`` runs after a record is stored and
+before the answer goes out.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pytest_httpserver import HTTPServer
@@ -48,6 +50,7 @@ class FakePds:
         self._refresh: set[str] = set()
         self._failures: list[tuple[int, dict[str, str], dict[str, str]]] = []
         self._serial = itertools.count(1)
+        self.on_accept: Callable[[], None] | None = None
         server.expect_request(re.compile("/xrpc/.*")).respond_with_handler(self.handle)
 
     @property
@@ -131,6 +134,8 @@ class FakePds:
         uri = f"at://{DID}/{POST}/{rkey}"
         cid = "bafyrei" + _b32(hashlib.sha256(json.dumps(body).encode()).digest())[:52]
         self.records[rkey] = {"uri": uri, "cid": cid, "value": body["record"]}
+        if self.on_accept is not None:
+            self.on_accept()
         return _json(200, {"uri": uri, "cid": cid,
                            "commit": {"cid": cid, "rev": f"3l{next(self._serial):011d}"},
                            "validationStatus": "valid"})

@@ -17,6 +17,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from fakes.bluesky_pds import FakePds
+from fakes.webhook_receiver import WebhookReceiver
 from fakes.x_api import FakeXApi
 
 
@@ -87,3 +88,9 @@ def mastodon_fault(mastodon_server: Any) -> Callable[..., dict[str, Any]]:
         return result
 
     return add
+
+
+@pytest.fixture
+def webhook_receiver(httpserver: HTTPServer) -> WebhookReceiver:
+    """A webhook receiver on pytest-httpserver's server that dedupes on Idempotency-Key."""
+    return WebhookReceiver(httpserver)

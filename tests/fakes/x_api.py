@@ -5,6 +5,7 @@ the test keys below; a bad or missing signature, an unknown key or a reused nonc
 Serves POST /2/tweets (a repeated text gets X's 403 duplicate-content answer),
 POST /2/media/upload, POST /2/media/metadata, GET /2/users/me and GET /2/users/:id/tweets.
 ``fail_next`` makes the next requests answer 429 (with x-rate-limit-reset) or 503.
+``on_accept`` runs after a post is stored and before X's answer goes out.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
@@ -82,6 +84,7 @@ class FakeXApi:
         self._failures: list[tuple[int, dict[str, str], Any]] = []
         self._nonces: set[str] = set()
         self._ids = itertools.count(1_900_000_000_000_000_000)
+        self.on_accept: Callable[[], None] | None = None
         server.expect_request(re.compile(".*")).respond_with_handler(self.handle)
 
     @property
@@ -155,6 +158,8 @@ class FakeXApi:
         tweet = {"id": str(next(self._ids)), "text": text, "author_id": USER_ID,
                  "media_ids": ",".join(media_ids)}
         self.tweets.append(tweet)
+        if self.on_accept is not None:
+            self.on_accept()
         return _json(201, {"data": {"id": tweet["id"], "text": text,
                                     "edit_history_tweet_ids": [tweet["id"]]}})
 
