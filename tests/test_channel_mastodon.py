@@ -64,7 +64,10 @@ def test_repeated_key_returns_the_first_status(mastodon_server: Any,
 
     assert again == first
     assert len(statuses(mastodon_server)) == 1
-    assert poster.find_existing(make_post()) is None  # documented: send is safe to repeat
+    assert poster.find_existing(make_post()) == first  # found among the latest statuses
+    other = Post(key="k2", text="A different post", letter="rekognition", milestone=600,
+                 count=600, url="https://letter.example.org/")
+    assert poster.find_existing(other) is None
     assert poster.send(make_post(key="rekognition:600:fedi")).remote_id != first.remote_id
 
 

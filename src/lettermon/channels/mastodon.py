@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -59,12 +60,24 @@ class MastodonPoster:
         return Posted(remote_id=str(status.id), remote_url=status.url)
 
     def find_existing(self, post: Post) -> Posted | None:
-        """Returns None: a repeated :meth:`send` with the same key returns the first status.
+        """The account's recent status with this exact text, if there is one.
 
-        Checked against mastodon-mock: ``POST /api/v1/statuses`` looks the key up per account
-        and serialises the earlier status instead of creating a second one. A real server
-        forgets a key after about an hour; a retry later than that would post again.
+        Within about an hour a repeated :meth:`send` with the same idempotency key returns
+        the first status anyway; a real server forgets keys after that, so a recovery later
+        than an hour looks at the account's latest statuses instead of posting again.
         """
+        api = self._client()
+        from mastodon import MastodonError
+
+        try:
+            me = api.account_verify_credentials()
+            recent = api.account_statuses(me.id, limit=40, exclude_reblogs=True)
+        except MastodonError as exc:
+            raise self._translate(exc) from exc
+        wanted = _plain(post.text)
+        for status in recent or ():
+            if _plain(_html_text(str(status.content or ""))) == wanted:
+                return Posted(remote_id=str(status.id), remote_url=status.url)
         return None
 
     def close(self) -> None:
@@ -118,3 +131,15 @@ def _status(exc: Exception) -> int | None:
     if len(exc.args) > 1 and isinstance(exc.args[1], int):
         return exc.args[1]
     return None
+
+
+def _html_text(html: str) -> str:
+    """A status's HTML content as the text that was posted (links and line breaks kept)."""
+    import html as html_lib
+
+    text = re.sub(r"<br\s*/?>|</p>\s*<p>", "\n", html)
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.split())
