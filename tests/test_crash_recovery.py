@@ -2,8 +2,8 @@
 
 ``lettermon check`` runs as a real process. The fake network, upon accepting the post,
 SIGKILLs that process before it answers, so the outbox row stays 'sending'. The next run
-must find the post (X: the account's latest posts; Bluesky: the fixed record key) or repeat
-it safely (Mastodon and the webhook: the same Idempotency-Key), and record it as sent.
+must find the post (X and Mastodon: the account's latest posts; Bluesky: the fixed record
+key) or repeat it safely (the webhook: the same Idempotency-Key), and record it as sent.
 """
 
 from __future__ import annotations
