@@ -183,7 +183,7 @@ class Poller:
             self._finish(letter, state, poll_id, record)
             if first is not None and first.body and letter.store_pages:
                 self._store.store_page(poll_id, 1, first.body)  # kept for diagnosis
-        log.warning("poll of %s %s: %s", letter.name, outcome, reason)
+        log.info("poll of %s %s: %s", letter.name, outcome, reason)
         return PollReport(letter.name, poll_id, outcome, count, state.last_count,
                           pages=pages, bytes=size, duration=time.monotonic() - started,
                           http_status=record.http_status, error=reason)
@@ -212,7 +212,7 @@ class Poller:
                                 reader.first.fetch, count=reader.count, pages=reader.requests,
                                 size=reader.bytes)
         if record.outcome != "ok":
-            log.warning("poll of %s %s: %s", letter.name, record.outcome, record.error)
+            log.info("poll of %s %s: %s", letter.name, record.outcome, record.error)
         return PollReport(
             letter.name, poll_id, read.outcome, reader.count, state.last_count, read.added,
             read.removed, new, reader.requests, reader.bytes, time.monotonic() - started,

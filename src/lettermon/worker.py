@@ -34,10 +34,11 @@ class Worker:
         """One scheduled poll, then the outbox; the one catch-all of a scheduled run."""
         try:
             report = self._app.poller.poll(letter)
-            log.info("polled %s: %s, count %s (%+d), %d page(s), %d bytes, %.2fs%s",
-                     letter.name, report.outcome, report.count, report.delta or 0,
-                     report.pages, report.bytes, report.duration,
-                     f": {report.error}" if report.error else "", extra={
+            log.log(logging.INFO if report.ok else logging.WARNING,
+                    "polled %s: %s, count %s (%+d), %d page(s), %d bytes, %.2fs%s",
+                    letter.name, report.outcome, report.count, report.delta or 0,
+                    report.pages, report.bytes, report.duration,
+                    f": {report.error}" if report.error else "", extra={
                 "letter": letter.name, "event": "poll", "outcome": report.outcome,
                 "count": report.count, "delta": report.delta, "added": report.added,
                 "removed": report.removed, "pages": report.pages, "bytes": report.bytes,
