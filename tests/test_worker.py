@@ -138,7 +138,9 @@ def test_killed_worker_restarts_without_losing_or_repeating(
         stored = db.execute("SELECT COUNT(*) FROM signatories WHERE removed_at IS NULL")
         assert stored.fetchone() == (505,)
         assert db.execute("SELECT status FROM outbox").fetchall() == [("sent",)]
-    assert len(receiver.posts) == 1 and receiver.requests == 1
+    # killed between the receiver's answer and the ledger's update, a restart sends again
+    # with the same Idempotency-Key, which the receiver keeps once
+    assert len(receiver.posts) == 1 and receiver.requests in (1, 2)
 
 
 def test_overlapping_cron_runs_one_polls_the_other_exits_75(

@@ -6,6 +6,7 @@ built here, once per command, and closed at the end.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ from lettermon.sender import Sender
 from lettermon.settings import Settings
 from lettermon.store import Store, open_database
 from lettermon.store.schema import migrate
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -88,8 +91,13 @@ def channel_factory(settings: Settings, store: Store,
 def chart_image(store: Store) -> Callable[[Entry], tuple[bytes, str] | None]:
     def image(entry: Entry) -> tuple[bytes, str] | None:
         from lettermon.chart import render_png
+        from lettermon.errors import LettermonError
 
-        return render_png(store, entry.letter_id, title=entry.letter)
+        try:
+            return render_png(store, entry.letter_id, title=entry.letter)
+        except LettermonError as exc:  # no matplotlib: post the text alone
+            log.warning("posting without a chart: %s", exc)
+            return None
     return image
 
 

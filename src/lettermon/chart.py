@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from lettermon import clock
+from lettermon.errors import LettermonError
 from lettermon.store.repo import Store
 
 
@@ -27,14 +28,17 @@ def render_png(store: Store, letter_id: int, *, title: str) -> tuple[bytes, str]
     data = points(store, letter_id)
     if not data:
         return None
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise LettermonError("charts need matplotlib: pip install 'lettermon[chart]'") from None
 
     matplotlib.use("Agg")
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     times = [clock.parse_iso(at) for at, _ in data]
-    x = mdates.date2num(times)  # type: ignore[no-untyped-call]
+    x = mdates.date2num(times)  # type: ignore[no-untyped-call, unused-ignore]
     counts = [count for _, count in data]
     figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
     try:

@@ -236,7 +236,8 @@ def _print_signatories(store: Any, letter_id: int, since: str | None, present: b
 @click.argument("url")
 @config_option
 @format_option("text", "json")
-@click.option("--rows", "show", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option("--rows", "show", type=click.IntRange(min=0), default=5, show_default=True,
+              help="How many signatory rows to show.")
 def probe(url: str, config_file: str | None, fmt: str, show: int) -> None:
     """Fetch URL and show what lettermon would read there; writes nothing."""
     from lettermon.fetch import Fetcher, make_client

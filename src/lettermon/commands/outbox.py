@@ -38,7 +38,7 @@ class _OutboxGroup(click.Group):
 
 @click.group(cls=_OutboxGroup)
 def outbox() -> None:
-    """The ledger of posts: ``outbox [NAME]``, ``outbox retry ID``, ``outbox cancel ID``."""
+    """The ledger of posts: outbox [NAME], outbox retry ID, outbox cancel ID."""
 
 
 @outbox.command("list")
