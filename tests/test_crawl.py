@@ -238,3 +238,15 @@ def test_hundred_thousand_signatories_backfill_and_grow(
         assert "23 new" in check(run_cli, cfg).output
         assert new_requests(site, before) == 1
         assert len(stored(run_cli, cfg)) == 100_023
+
+
+def test_a_sharp_drop_is_suspect_until_seen_four_times_in_a_row(
+        site: LetterSite, config_for: Callable[..., Path], run_cli: Cli) -> None:
+    cfg = config_for(site)
+    check(run_cli, cfg)
+    del site.rows[:300]  # the organisers purge spam: 479 -> 179
+    outputs = [check(run_cli, cfg) for _ in range(4)]
+    assert [r.exit_code for r in outputs] == [1, 1, 1, 0]
+    assert "SUSPECT: the count fell sharply, from 479 to 179" in outputs[0].output
+    assert "179 signatures (-300 since last poll; 300 removed)" in outputs[3].output
+    assert stored_multiset(run_cli, cfg) == as_multiset(site.rows)

@@ -26,6 +26,7 @@ from lettermon.store.repo import LetterState, PollRecord, Store
 log = logging.getLogger(__name__)
 
 SHOW_NEW = 50  # new signatories kept in a report for display
+SUSPECT_ACCEPT_AFTER = 4  # polls in a row showing the same sharp drop make it believable
 
 
 @dataclass(frozen=True)
@@ -147,11 +148,22 @@ class Poller:
         known = state.last_count
         if count == 0 and parsed.rows:
             raise ParseError("the caption says 0 but the list shows signatories")
-        if known:
-            if count == 0:
-                raise _Abort("suspect", f"the count fell from {known} to 0")
-            if count < known * (1 - letter.suspect_drop):
-                raise _Abort("suspect", f"the count fell sharply, from {known} to {count}")
+        if not known or self._drop_confirmed(state, count):
+            return
+        if count == 0:
+            raise _Abort("suspect", f"the count fell from {known} to 0")
+        if count < known * (1 - letter.suspect_drop):
+            raise _Abort("suspect", f"the count fell sharply, from {known} to {count}")
+
+    def _drop_confirmed(self, state: LetterState, count: int) -> bool:
+        """A drop seen on SUSPECT_ACCEPT_AFTER polls in a row is real (a purge of spam)."""
+        recent = self._store.polls(state.id, limit=SUSPECT_ACCEPT_AFTER - 1)
+        confirmed = len(recent) == SUSPECT_ACCEPT_AFTER - 1 and all(
+            p.outcome == "suspect" and p.count == count for p in recent)
+        if confirmed:
+            log.warning("%s: accepting the drop from %s to %s, seen on %d polls in a row",
+                        state.name, state.last_count, count, SUSPECT_ACCEPT_AFTER)
+        return confirmed
 
     # -- outcomes ----------------------------------------------------------------------
     def _unchanged(self, letter: LetterSettings, state: LetterState, at: str,
