@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from lettermon import __version__
@@ -27,6 +29,9 @@ for _command in (*letters.COMMANDS, *outbox.COMMANDS, *worker.COMMANDS):
 
 
 def main(argv: list[str] | None = None) -> None:
+    # lettermon uses no pydantic plugins; looking for them scans every installed package's
+    # metadata, a large part of a cron check's start-up. An explicit setting still wins.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     cli.main(args=argv, prog_name="lettermon")
 
 

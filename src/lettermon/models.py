@@ -16,13 +16,8 @@ def fingerprint(fields: Fields) -> str:
     Rows have no id on the page, so this is how a signatory is recognised between polls.
     Field order does not matter; values are already whitespace-normalised by the adapter.
     """
-    h = hashlib.blake2b(digest_size=16)
-    for name, value in sorted(fields):
-        h.update(name.encode("utf-8", "surrogatepass"))
-        h.update(b"\x1f")
-        h.update(value.encode("utf-8", "surrogatepass"))
-        h.update(b"\x1e")
-    return h.hexdigest()
+    text = "\x1e".join(f"{name}\x1f{value}" for name, value in sorted(fields))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -256,7 +256,7 @@ class Store:
         digest = blake2b(body, digest_size=20).hexdigest()
         self.db.execute(
             "INSERT INTO page_blobs (digest, size, body) VALUES (?, ?, ?) "
-            "ON CONFLICT (digest) DO NOTHING", (digest, len(body), zlib.compress(body, 6)))
+            "ON CONFLICT (digest) DO NOTHING", (digest, len(body), zlib.compress(body, 1)))
         self.db.execute(
             "INSERT INTO poll_pages (poll_id, page, digest) VALUES (?, ?, ?) "
             "ON CONFLICT (poll_id, page) DO NOTHING", (poll_id, page, digest))
