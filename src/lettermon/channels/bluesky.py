@@ -75,9 +75,7 @@ class BlueskyPoster:
         rkey = record_key(post.key)
         try:
             response = self._with_login(lambda: self._create(post, rkey))
-        except PostError:
-            raise
-        except Exception as exc:
+        except _atproto_errors() as exc:
             raise self._refusal(exc, rkey) from exc
         return Posted(remote_id=str(response.uri), remote_url=self._web_url(rkey))
 
@@ -85,9 +83,7 @@ class BlueskyPoster:
         rkey = record_key(post.key)
         try:
             return self._with_login(lambda: self._lookup(rkey))
-        except PostError:
-            raise
-        except Exception as exc:
+        except _atproto_errors() as exc:
             raise self._translate(exc) from exc
 
     def close(self) -> None:
@@ -184,7 +180,7 @@ class BlueskyPoster:
         client = self._new_client()
         try:
             client.login(self._settings.handle, password, fetch_bsky_profile=False)
-        except Exception as exc:
+        except _atproto_errors() as exc:
             raise self._translate(exc, login=True) from exc
         self._client, self._did = client, _session_did(client)
         self._write_session(client.export_session_string())
@@ -245,6 +241,14 @@ class BlueskyPoster:
         if isinstance(exc, NetworkError):
             return PostError(f"{where}: network error ({detail})")
         return PostError(f"{where}: {_status(exc) or ''} {detail}".replace("  ", " "))
+
+
+def _atproto_errors() -> type[Exception]:
+    """atproto's base error (imported only when Bluesky is used); others are bugs."""
+    from atproto_client.exceptions import AtProtocolError
+
+    base: type[Exception] = AtProtocolError
+    return base
 
 
 def rich_text(text: str) -> tuple[str, list[Any]]:

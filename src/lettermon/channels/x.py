@@ -88,7 +88,7 @@ class XPoster:
         try:
             media_ids = [self._upload(post.image, post.image_alt)] if post.image else None
             response = api.create_tweet(text=post.text, media_ids=media_ids, user_auth=True)
-        except Exception as exc:
+        except _errors() as exc:
             error = self._translate(exc)
             if isinstance(error, DuplicatePost):
                 existing = self._find_quietly(post)
@@ -110,7 +110,7 @@ class XPoster:
                 self._user_id = str(api.get_me(user_auth=True).data.id)
             recent = api.get_users_tweets(self._user_id, max_results=_RECENT_POSTS,
                                           user_auth=True)
-        except Exception as exc:
+        except _errors() as exc:
             raise self._translate(exc) from exc
         wanted = _comparable(post.text)
         for tweet in recent.data or []:
@@ -191,6 +191,13 @@ class XPoster:
         if isinstance(exc, requests.RequestException):
             return PostError(f"{where}: network error ({type(exc).__name__})")
         return PostError(f"{where}: {type(exc).__name__}")
+
+
+def _errors() -> tuple[type[Exception], ...]:
+    """What tweepy and requests raise for a failed call; anything else is a bug to surface."""
+    import tweepy
+
+    return (tweepy.errors.TweepyException, requests.RequestException)
 
 
 def _raise_for_status(response: requests.Response) -> None:
