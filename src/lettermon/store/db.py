@@ -25,10 +25,12 @@ Params = Sequence[Any]
 class Database:
     """One connection and its dialect. Use :meth:`transaction` for every write."""
 
-    def __init__(self, conn: Any, dialect: Dialect, *, path: Path | None = None) -> None:
+    def __init__(self, conn: Any, dialect: Dialect, *, path: Path | None = None,
+                 errors: tuple[type[Exception], ...] = (sqlite3.Error,)) -> None:
         self._conn = conn
         self.dialect: Dialect = dialect
         self.path = path
+        self._errors = errors  # the driver's errors; anything else is a bug and surfaces
         self._depth = 0
 
     def _sql(self, sql: str) -> str:
@@ -39,7 +41,7 @@ class Database:
     def execute(self, sql: str, params: Params = ()) -> Any:
         try:
             return self._conn.execute(self._sql(sql), params)
-        except Exception as exc:
+        except self._errors as exc:
             raise _store_error(exc) from exc
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
@@ -51,7 +53,7 @@ class Database:
             else:
                 with self._conn.cursor() as cur:
                     cur.executemany(self._sql(sql), rows)
-        except Exception as exc:
+        except self._errors as exc:
             raise _store_error(exc) from exc
 
     def one(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
@@ -86,15 +88,15 @@ class Database:
         self._depth = 0
         try:
             self.execute("COMMIT")
-        except Exception as exc:
+        except StoreError:
             self._rollback()
-            raise _store_error(exc) from exc
+            raise
 
     def _rollback(self) -> None:
         try:
             if self.dialect == "postgresql" or self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
-        except Exception:  # the original error matters more
+        except self._errors:  # the original error matters more
             log.exception("rollback failed")
 
     def close(self) -> None:
@@ -102,8 +104,6 @@ class Database:
 
 
 def _store_error(exc: Exception) -> StoreError:
-    if isinstance(exc, StoreError):
-        return exc
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if "locked" in text or "busy" in text:
         return StoreError(f"database is busy (another process holds it): {text}")
@@ -153,4 +153,4 @@ def _open_postgres(url: str) -> Database:
     except psycopg.Error as exc:
         # psycopg's message names host and database, never the password
         raise StoreError(f"cannot connect to PostgreSQL: {str(exc).strip()}") from exc
-    return Database(conn, "postgresql")
+    return Database(conn, "postgresql", errors=(psycopg.Error,))
