@@ -60,8 +60,12 @@ def env() -> dict[str, str]:
 
 
 def polls(database: Path) -> list[tuple[str, int | None]]:
-    with sqlite3.connect(database) as db:
-        return db.execute("SELECT outcome, count FROM polls ORDER BY id").fetchall()
+    """The polls stored so far; none while the worker is still creating the database."""
+    try:
+        with sqlite3.connect(database) as db:
+            return db.execute("SELECT outcome, count FROM polls ORDER BY id").fetchall()
+    except sqlite3.OperationalError:  # no such table yet: migrations are running
+        return []
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -286,3 +290,36 @@ def test_check_killed_mid_crawl_leaves_nothing_half_written(
                                capture_output=True, text=True, timeout=60, check=False)
         assert again.returncode == 0, again.stderr
         assert "1,000 signatures (first poll: 1,000 signatories recorded)" in again.stdout
+
+
+@pytest.mark.parametrize(("signatories", "finished"), [(800, True), (6000, False)])
+def test_sigterm_lets_a_short_poll_finish_and_stops_a_long_one_within_10_s(
+        config_for: Callable[..., Path], tmp_path: Path, signatories: int,
+        finished: bool) -> None:
+    third_page = threading.Event()
+
+    def slow(site: LetterSite, page: int) -> None:
+        if page >= 3:
+            third_page.set()
+        time.sleep(0.4)
+
+    with serve(LetterSite(widget.make_signatories(signatories, seed=51), on_page=slow)) as site:
+        cfg = config_for(site, letter_extra='interval = "1h"')
+        worker = subprocess.Popen([LETTERMON, "run", "--config", str(cfg)], env=env(),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            assert third_page.wait(20)
+            stopping = time.monotonic()
+            worker.send_signal(signal.SIGTERM)
+            _, err = worker.communicate(timeout=15)
+        finally:
+            worker.kill()
+    assert worker.returncode == 0, err
+    assert time.monotonic() - stopping < 10
+    with sqlite3.connect(tmp_path / "data" / "lettermon.sqlite3") as db:
+        stored = db.execute("SELECT COUNT(*) FROM signatories").fetchone()[0]
+    if finished:  # 8 pages: the poll in progress completes and is stored
+        assert stored == signatories
+    else:  # 60 pages: stopped between pages after the grace period, nothing half-written
+        assert stored == 0
+        assert "stopped by shutdown" in err

@@ -2,8 +2,9 @@
 
 Jobs run one at a time on a single worker thread (one database connection, no overlap);
 a late job runs once (coalesced), never skipped or piled up. SIGTERM and SIGINT stop the
-scheduler: a crawl in progress stops between pages and rolls back, so the process exits
-within seconds with a consistent database.
+scheduler and let the poll in progress finish; only a crawl still running after
+``GRACE`` seconds (a long backfill) stops between pages and rolls back, so the process
+exits within 10 seconds with a consistent database.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -23,10 +25,26 @@ from lettermon.settings import LetterSettings
 log = logging.getLogger(__name__)
 
 OUTBOX_EVERY = 60.0  # seconds between sends of due retries when nothing is polled
+GRACE = 6.0  # seconds a poll in progress may go on after a stop is asked for
+
+
+class StopRequest:
+    """Set by SIGTERM/SIGINT; tells a long crawl when its grace period is over."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._at: float | None = None
+
+    def set(self) -> None:
+        self._at = time.monotonic()
+        self.event.set()
+
+    def crawl_must_stop(self) -> bool:
+        return self._at is not None and time.monotonic() - self._at > GRACE
 
 
 class Worker:
-    def __init__(self, app: App, stop: threading.Event) -> None:
+    def __init__(self, app: App, stop: StopRequest) -> None:
         self._app = app
         self._stop = stop
 
@@ -43,9 +61,11 @@ class Worker:
                 "count": report.count, "delta": report.delta, "added": report.added,
                 "removed": report.removed, "pages": report.pages, "bytes": report.bytes,
                 "duration": round(report.duration, 3), "error": report.error})
-            self.send()
+            if not self._stop.event.is_set():
+                self.send()
         except Interrupted:
-            log.info("poll of %s interrupted by shutdown; nothing stored", letter.name,
+            log.info("poll of %s stopped by shutdown after %ss; nothing stored", letter.name,
+                     GRACE,
                      extra={"letter": letter.name, "event": "poll_interrupted"})
         except Exception:
             log.exception("poll of %s raised", letter.name,
@@ -81,14 +101,14 @@ class Worker:
             for x in self._app.settings.letters),
             extra={"event": "start"})
         try:
-            self._stop.wait()
+            self._stop.event.wait()
         finally:
             log.info("stopping: finishing the job in progress", extra={"event": "stop"})
             scheduler.shutdown(wait=True)
         log.info("stopped", extra={"event": "stopped"})
 
 
-def install_signal_handlers(stop: threading.Event) -> None:
+def install_signal_handlers(stop: StopRequest) -> None:
     def handler(signum: int, frame: FrameType | None) -> None:
         log.info("received %s", signal.Signals(signum).name)
         stop.set()

@@ -21,19 +21,17 @@ from lettermon.commands.common import (
 @config_option
 def run(config_file: str | None) -> None:
     """Poll every letter on its schedule and post what is due, until SIGTERM or SIGINT."""
-    import threading
-
     from lettermon.app import build_app
     from lettermon.lock import run_lock
-    from lettermon.worker import Worker, install_signal_handlers
+    from lettermon.worker import StopRequest, Worker, install_signal_handlers
 
     with errors_to_exit_codes():
         settings = load(config_file, log_level="INFO")
         if not settings.letters:
             raise Failed("the config names no letters ([[letters]] with name and url)", 2)
-        stop = threading.Event()
+        stop = StopRequest()
         install_signal_handlers(stop)
-        with build_app(settings, stopping=stop.is_set) as app, \
+        with build_app(settings, stopping=stop.crawl_must_stop) as app, \
                 run_lock(settings, app.store.db):
             metrics = None
             if settings.metrics.enabled:
