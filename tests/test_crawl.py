@@ -250,3 +250,32 @@ def test_a_sharp_drop_is_suspect_until_seen_four_times_in_a_row(
     assert "SUSPECT: the count fell sharply, from 479 to 179" in outputs[0].output
     assert "179 signatures (-300 since last poll; 300 removed)" in outputs[3].output
     assert stored_multiset(run_cli, cfg) == as_multiset(site.rows)
+
+
+def test_raw_pages_are_kept_once_per_distinct_content(
+        site: LetterSite, config_for: Callable[..., Path], run_cli: Cli,
+        tmp_path: Path) -> None:
+    import sqlite3
+
+    from lettermon.store import Store, open_database
+
+    cfg = config_for(site)
+    check(run_cli, cfg)  # backfill: 5 pages
+    for _ in range(3):
+        check(run_cli, cfg)  # unchanged: no page kept
+    site.fail(Fault("layout"))
+    assert check(run_cli, cfg).exit_code == 1  # the unreadable page is kept for diagnosis
+    database = tmp_path / "data" / "lettermon.sqlite3"
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT COUNT(*) FROM page_blobs").fetchone() == (6,)
+        polls = db.execute("SELECT p.id, COUNT(pp.page) FROM polls p LEFT JOIN poll_pages pp "
+                           "ON pp.poll_id = p.id GROUP BY p.id ORDER BY p.id").fetchall()
+    assert [n for _, n in polls] == [5, 0, 0, 0, 1]
+    store = Store(open_database(f"sqlite:///{database}"))
+    try:
+        failed = store.page_body(polls[-1][0], 1)
+        first = store.page_body(polls[0][0], 3)
+    finally:
+        store.db.close()
+    assert failed is not None and b"pdb-signup" in failed and b"list-container" not in failed
+    assert first == widget.render_page(site.displayed(), 3, path=widget.DEFAULT_PATH).encode()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,19 +21,6 @@ if TYPE_CHECKING:
     from lettermon.compose import Figures
 
 log = logging.getLogger(__name__)
-
-LIMITS = {"x": 280, "mastodon": 500, "bluesky": 300, "webhook": 4000, "console": 500}
-
-
-def measure(kind: str) -> tuple[int, Callable[[str], int]]:
-    """A network's limit and its way of counting (text libraries load only when posting)."""
-    from lettermon import textlength
-
-    counters: dict[str, Callable[[str], int]] = {
-        "x": textlength.x_length, "mastodon": textlength.mastodon_length,
-        "bluesky": textlength.bluesky_length}
-    return LIMITS[kind], counters.get(kind, textlength.plain_length)
-
 
 def channels_for(settings: Settings, letter: str) -> list[Any]:
     """The channels that announce this letter's milestones (operator channels do not)."""
@@ -128,6 +115,7 @@ class Announcer:
 
     def render(self, channel: Any, kind: str, figures: Figures, names: list[str]) -> str:
         from lettermon import compose
+        from lettermon.textlength import measure
 
         limit, length = measure(channel.kind)
         return compose.render(template_for(channel, kind), figures, names, limit=limit,

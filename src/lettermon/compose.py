@@ -18,7 +18,6 @@ DEFAULT_TEMPLATE = ("{milestone} {noun} have now signed \u201c{title}\u201d.{nam
 DEFAULT_TEMPLATE_NO_LINK = "{milestone} {noun} have now signed \u201c{title}\u201d.{names}"
 DEFAULT_LAUNCH_TEMPLATE = ("\u201c{title}\u201d is open for signatures: {count} {noun} have "
                            "signed so far. Add your name: {url}")
-ALERT_TEMPLATE = "lettermon: {title}"
 
 
 @dataclass(frozen=True)

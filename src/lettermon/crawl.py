@@ -50,7 +50,6 @@ class Reader:
     first: Page
     on_page: Callable[[Page], None] | None = None
     stopping: Callable[[], bool] | None = None
-    pages_read: int = 1
     requests: int = 0
     bytes: int = 0
 
@@ -93,7 +92,6 @@ class Reader:
         result = self.fetcher.get(url, same_origin_as=self.letter_url)
         self.requests += result.requests
         self.bytes += len(result.body)
-        self.pages_read += 1
         parsed = self.adapter.parse(result.body, result.url)
         if parsed.count is None:
             raise ParseError(f"page {number} states no count (layout changed?)")

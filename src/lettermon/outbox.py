@@ -15,7 +15,6 @@ from typing import Any
 from lettermon.errors import LettermonError
 from lettermon.store.db import Database
 
-STATUSES = ("pending", "sending", "sent", "failed", "given_up", "cancelled")
 OPEN = ("pending", "failed", "sending")
 
 _COLUMNS = ("o.id, l.name, o.kind, o.milestone, o.channel, o.key, o.status, o.text, o.count, "

@@ -15,10 +15,12 @@ import regex
 
 __all__ = [
     "ELLIPSIS",
+    "LIMITS",
     "bluesky_length",
     "fit",
     "graphemes",
     "mastodon_length",
+    "measure",
     "plain_length",
     "x_length",
 ]
@@ -142,3 +144,14 @@ def _cut_first_word(text: str, limit: int, length: Callable[[str], int]) -> str:
         else:
             high = middle - 1
     return "".join(parts[:low]) + ELLIPSIS
+
+
+LIMITS = {"x": 280, "mastodon": 500, "bluesky": 300, "webhook": 4000, "console": 500}
+"""Each channel kind's length limit, as :func:`measure` counts it."""
+
+
+def measure(kind: str) -> tuple[int, Callable[[str], int]]:
+    """A channel kind's limit and its way of counting."""
+    counters: dict[str, Callable[[str], int]] = {
+        "x": x_length, "mastodon": mastodon_length, "bluesky": bluesky_length}
+    return LIMITS[kind], counters.get(kind, plain_length)

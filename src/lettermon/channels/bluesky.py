@@ -19,7 +19,7 @@ from lettermon.channels._common import require_secret, seconds_until
 from lettermon.channels.base import Post, Posted
 from lettermon.errors import DuplicatePost, PostError, RateLimited
 from lettermon.settings import BlueskyChannel
-from lettermon.textlength import bluesky_length
+from lettermon.textlength import LIMITS, bluesky_length
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,7 +56,7 @@ class BlueskyPoster:
     """
 
     kind = "bluesky"
-    limit = 300
+    limit = LIMITS["bluesky"]
 
     def __init__(self, settings: BlueskyChannel, *, session_file: Path | None = None) -> None:
         self.name = settings.name

@@ -7,14 +7,14 @@ from typing import TextIO
 
 from lettermon.channels.base import Post, Posted
 from lettermon.settings import ConsoleChannel
-from lettermon.textlength import plain_length
+from lettermon.textlength import LIMITS, plain_length
 
 
 class ConsolePoster:
     """Writes each post under a header line; the remote id is the post's key."""
 
     kind = "console"
-    limit = 500
+    limit = LIMITS["console"]
 
     def __init__(self, settings: ConsoleChannel, *, stream: TextIO | None = None) -> None:
         self.name = settings.name

@@ -11,7 +11,7 @@ from lettermon.channels._common import require_secret
 from lettermon.channels.base import Post, Posted
 from lettermon.errors import PostError, RateLimited
 from lettermon.settings import MastodonChannel
-from lettermon.textlength import mastodon_length
+from lettermon.textlength import LIMITS, mastodon_length
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class MastodonPoster:
     """
 
     kind = "mastodon"
-    limit = 500
+    limit = LIMITS["mastodon"]
 
     def __init__(self, settings: MastodonChannel) -> None:
         self.name = settings.name

@@ -12,7 +12,7 @@ from lettermon.channels.base import Post, Posted
 from lettermon.errors import DuplicatePost, PostError, RateLimited
 from lettermon.retry_after import retry_after_seconds
 from lettermon.settings import WebhookChannel
-from lettermon.textlength import plain_length
+from lettermon.textlength import LIMITS, plain_length
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class WebhookPoster:
     """
 
     kind = "webhook"
-    limit = 4000
+    limit = LIMITS["webhook"]
 
     def __init__(self, settings: WebhookChannel, *, client: httpx.Client | None = None) -> None:
         self.name = settings.name

@@ -20,7 +20,7 @@ from lettermon.channels._common import require_secret, seconds_until
 from lettermon.channels.base import Post, Posted
 from lettermon.errors import DuplicatePost, PostError, RateLimited
 from lettermon.settings import XChannel
-from lettermon.textlength import x_length
+from lettermon.textlength import LIMITS, x_length
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class XPoster:
     """One X account. tweepy is imported on the first send, not before."""
 
     kind = "x"
-    limit = 280
+    limit = LIMITS["x"]
 
     def __init__(self, settings: XChannel) -> None:
         self.name = settings.name

@@ -13,7 +13,7 @@ from lettermon.errors import ConfigError, LettermonError, LockedError
 if TYPE_CHECKING:
     from lettermon.settings import Settings
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 1, 2, 75
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +51,11 @@ def errors_to_exit_codes() -> Iterator[None]:
         raise Failed(str(exc), EXIT_LOCKED) from None
     except LettermonError as exc:
         raise Failed(str(exc), EXIT_FAILED) from None
+
+
+def require_letters(settings: Settings) -> None:
+    if not settings.letters:
+        raise ConfigError("the config names no letters ([[letters]] with name and url)")
 
 
 def load(config_file: str | None, *, log_level: str = "WARNING") -> Settings:

@@ -17,6 +17,7 @@ from lettermon.commands.common import (
     errors_to_exit_codes,
     format_option,
     load,
+    require_letters,
 )
 from lettermon.output import one_line, write_csv, write_json_array, write_table
 
@@ -83,9 +84,8 @@ def check(names: tuple[str, ...], config_file: str | None, fmt: str, no_post: bo
     """Poll each letter once (or the NAMES given) and show what changed."""
     with errors_to_exit_codes():
         settings = load(config_file)
+        require_letters(settings)
         letters = [settings.letter(n) for n in names] if names else list(settings.letters)
-        if not letters:
-            raise Failed("the config names no letters ([[letters]] with name and url)", 2)
         reports, deliveries = _run_check(settings, letters, fmt, no_post)
     if fmt == "json":
         click.echo(json.dumps([report_json(r) for r in reports], ensure_ascii=False, indent=2))

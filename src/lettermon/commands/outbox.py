@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lettermon.commands.common import (
+    EXIT_FAILED,
     Failed,
     config_option,
     errors_to_exit_codes,
@@ -147,7 +148,8 @@ def post(name: str | None, config_file: str | None, fmt: str, dry_run: bool) -> 
 def _preview(app: App, letters: set[str]) -> list[dict[str, Any]]:
     """Due entries as they would go out; where none is due, a sample of each template."""
     from lettermon import clock
-    from lettermon.announce import channels_for, measure
+    from lettermon.announce import channels_for
+    from lettermon.textlength import measure
 
     items: list[dict[str, Any]] = []
     due = [e for e in app.ledger.due(clock.iso(clock.now())) if e.letter in letters]
@@ -204,7 +206,8 @@ def chart(name: str, config_file: str | None, output: str | None) -> None:
         finally:
             store.db.close()
     if image is None:
-        raise Failed(f"{name} has no successful poll yet (run: lettermon check {name})", 1)
+        raise Failed(f"{name} has no successful poll yet (run: lettermon check {name})",
+                     EXIT_FAILED)
     path = output or f"{name}.png"
     with open(path, "wb") as handle:
         handle.write(image[0])

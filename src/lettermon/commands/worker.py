@@ -9,11 +9,11 @@ import click
 
 from lettermon.commands.common import (
     EXIT_FAILED,
-    Failed,
     config_option,
     errors_to_exit_codes,
     format_option,
     load,
+    require_letters,
 )
 
 
@@ -27,8 +27,7 @@ def run(config_file: str | None) -> None:
 
     with errors_to_exit_codes():
         settings = load(config_file, log_level="INFO")
-        if not settings.letters:
-            raise Failed("the config names no letters ([[letters]] with name and url)", 2)
+        require_letters(settings)
         stop = StopRequest()
         install_signal_handlers(stop)
         with build_app(settings, stopping=stop.crawl_must_stop) as app, \

@@ -52,13 +52,6 @@ class PollRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class PollView:
-    id: int
-    letter: str
-    record: PollRecord
-
-
-@dataclass(frozen=True, slots=True)
 class SignatoryView:
     id: int
     fields: dict[str, str]
@@ -116,13 +109,6 @@ class Store:
         columns = ", ".join(f"{c.strip()} = ?" for c in _POLL_COLUMNS.split(","))
         self.db.execute(f"UPDATE polls SET {columns} WHERE id = ?", (*values, poll_id))
 
-    def add_poll(self, letter_id: int, record: PollRecord) -> int:
-        """Record a poll in its own transaction (used for failures after a rollback)."""
-        with self.db.transaction():
-            poll_id = self.start_poll(letter_id, record.at)
-            self.finish_poll(poll_id, record)
-        return poll_id
-
     def polls(self, letter_id: int, *, limit: int | None = None) -> list[PollRecord]:
         """Polls oldest first (the last ``limit`` when given)."""
         sql = (f"SELECT {_POLL_COLUMNS} FROM polls WHERE letter_id = ? AND outcome <> 'running' "
@@ -132,10 +118,6 @@ class Store:
             sql += " LIMIT ?"
             params += (limit,)
         return [PollRecord(*row) for row in reversed(self.db.all(sql, params))]
-
-    def last_poll(self, letter_id: int) -> PollRecord | None:
-        polls = self.polls(letter_id, limit=1)
-        return polls[0] if polls else None
 
     # -- signatories -----------------------------------------------------------------
     def multiplicity(self, letter_id: int, fingerprints: Iterable[str]) -> dict[str, int]:
