@@ -35,21 +35,20 @@ def timed(owner: Any, name: str, stage: str) -> None:
 
 def main() -> None:
     out, cli_args = sys.argv[1], sys.argv[2:]
-    import lettermon.store.repo
-    from lettermon import crawl, fetch, poll
     from lettermon.cli import main as lettermon_main
-    from lettermon.sources import pdb
-    from lettermon.store import db
+    from lettermon.store.pages import Pages
+    from lettermon.store.signatories import Signatories
+    from lettermon.watch import crawl, fetch, poll
+    from lettermon.watch.sources import pdb
 
     timed(poll.Poller, "poll", "whole poll")
     timed(fetch.Fetcher, "get", "HTTP (Fetcher.get)")
     timed(pdb.PdbAdapter, "parse", "parse (PdbAdapter.parse)")
     timed(pdb, "_read_rows", "  rows (_read_rows)")
-    timed(lettermon.store.repo.Store, "stage_rows", "stage rows (json + insert)")
-    timed(lettermon.store.repo.Store, "reconcile", "reconcile (SQL)")
-    timed(lettermon.store.repo.Store, "store_page", "store_page (hash + zlib + insert)")
+    timed(Signatories, "stage", "stage rows (json + insert)")
+    timed(Signatories, "reconcile", "reconcile (SQL)")
+    timed(Pages, "keep", "keep page (hash + zlib + insert)")
     timed(crawl, "drop_shifted", "drop_shifted")
-    del db
     started = time.process_time()
     code: Any = 0
     try:

@@ -1,7 +1,7 @@
 """Database growth per unchanged poll.
 
 After a backfill, 200 polls of the unchanged letter run in this process (the same
-``build_app`` → ``Poller.poll`` path as ``lettermon check``). The database's used size is
+``open_app`` → ``App.poll`` path as ``lettermon check``). The database's used size is
 ``(page_count - freelist_count) * page_size`` after ``PRAGMA wal_checkpoint(TRUNCATE)``,
 measured before and after the 200 polls. Goal: under 200 bytes per unchanged poll, both
 when the site sends validators (each poll a 304) and when it does not (each poll a 200
@@ -40,25 +40,24 @@ def used_bytes(path: Path) -> tuple[int, int, int]:
 
 
 def run(validators: bool, signatures: int, polls: int) -> tuple[list[object], bool]:
-    from lettermon.app import build_app
-    from lettermon.settings import load_settings
+    from lettermon.app import Wiring, open_app
 
     site = h.LetterSite(h.widget.make_signatories(signatures, seed=1), validators=validators)
     with tempfile.TemporaryDirectory() as tmp, h.serve(site):
         workdir = Path(tmp)
         database = workdir / "lettermon.sqlite3"
         config = h.write_config(workdir / "lettermon.toml", site.url, database=database)
-        settings = load_settings(config)
+        settings = Wiring().load(config)
         letter = settings.letters[0]
-        with build_app(settings) as app:
-            first = app.poller.poll(letter)
+        with open_app(settings) as app:
+            first = app.poll(letter)
         if first.outcome != "ok":
             raise RuntimeError(f"backfill failed: {first.error}")
         before, _, polls_before = used_bytes(database)
         outcomes: Counter[tuple[str, int | None]] = Counter()
-        with build_app(settings) as app:
+        with open_app(settings) as app:
             for _ in range(polls):
-                report = app.poller.poll(letter)
+                report = app.poll(letter)
                 outcomes[(report.outcome, report.http_status)] += 1
         after, file_size, polls_after = used_bytes(database)
     per_poll = (after - before) / polls

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -54,10 +55,55 @@ def config_for(tmp_path: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture
-def run_cli() -> Callable[..., Result]:
+def clock() -> Any:
+    """A clock at the current second that moves only when told; the CLI runs on it."""
+    from datetime import UTC, datetime
+
+    from posting import TestClock
+
+    return TestClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def wiring(request: pytest.FixtureRequest) -> Any:
+    """The collaborators the CLI runs with: the real ones, with the test's ``clock`` if the
+    test asks for that fixture."""
+    from lettermon.app import Wiring
+
+    if "clock" in request.fixturenames:
+        return Wiring(clock=request.getfixturevalue("clock"))
+    return Wiring()
+
+
+@pytest.fixture
+def run_cli(wiring: Any) -> Callable[..., Result]:
     """Run the CLI in-process, as a user would type it."""
     from lettermon.cli import cli
 
     def run(*args: str, **kwargs: Any) -> Result:
+        kwargs.setdefault("obj", wiring)
         return CliRunner().invoke(cli, list(args), catch_exceptions=False, **kwargs)
     return run
+
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty database on the local server; skips when there is none."""
+    try:
+        import psycopg
+    except ImportError as exc:  # pragma: no cover - psycopg is a test dependency
+        pytest.skip(f"PostgreSQL tests need psycopg: {exc}")
+    try:
+        admin = psycopg.connect(f"{PG_SERVER}/test", autocommit=True, connect_timeout=3)
+    except psycopg.Error as exc:
+        pytest.skip(f"PostgreSQL not reachable on 127.0.0.1:5432: {str(exc).strip()}")
+    name = f"lettermon_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

@@ -1,16 +1,14 @@
 """Helpers for tests that post: a letter that grows on demand, channel configs, a test clock.
 
-The clock is injected where lettermon offers it: ``Sender(now=...)`` and ``Poller(now=...)``
-as :func:`lettermon.app.build_app` builds them, and :func:`lettermon.clock.now` for the
-``outbox`` and ``post`` commands.
+A test that asks for the ``clock`` fixture gets a :class:`TestClock`, and the CLI it runs
+(``run_cli``) is wired with it (see ``conftest.wiring``).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -39,17 +37,6 @@ class TestClock:
         return self.now
 
 
-def install_clock(monkeypatch: pytest.MonkeyPatch, start: datetime | None = None) -> TestClock:
-    from lettermon.poll import Poller
-    from lettermon.sender import Sender
-
-    clock = TestClock(start or datetime.now(UTC).replace(microsecond=0))
-    monkeypatch.setattr("lettermon.app.Sender", functools.partial(Sender, now=clock))
-    monkeypatch.setattr("lettermon.app.Poller", functools.partial(Poller, now=clock))
-    monkeypatch.setattr("lettermon.clock.now", clock)
-    return clock
-
-
 # -- the letter ---------------------------------------------------------------------------
 
 def grow_to(site: LetterSite, count: int) -> None:
@@ -71,6 +58,14 @@ def letter_site(count: int) -> LetterSite:
 
 
 # -- channels ------------------------------------------------------------------------------
+
+def build_channel(settings: Any, **options: Any) -> Any:
+    """The channel for a ``[[channels]]`` entry, built as lettermon builds it."""
+    from lettermon.announce.channels.base import ChannelContext
+    from lettermon.registry import builtin_registry
+
+    return builtin_registry().channel(settings.kind)(settings, ChannelContext(), **options)
+
 
 def toml_value(value: Any) -> str:
     if isinstance(value, bool):

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from lettermon.channels import build_channel
-from lettermon.channels.base import Post
-from lettermon.channels.bluesky import BlueskyPoster, record_key, rich_text
+from lettermon.announce.channels.base import Post
+from lettermon.announce.channels.bluesky import BlueskyPoster, record_key, rich_text
+from lettermon.announce.channels.bluesky import BlueskySettings as BlueskyChannel
 from lettermon.errors import DuplicatePost, PostError, RateLimited
-from lettermon.settings import BlueskyChannel
 
 from fakes import bluesky_pds as pds
 from fakes.bluesky_pds import FakePds
+from posting import build_channel
 
 pytest_plugins = ["fakes.fixtures"]
 

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from lettermon.channels import build_channel
-from lettermon.channels.base import Post
-from lettermon.channels.mastodon import MastodonPoster
+from lettermon.announce.channels.base import Post
+from lettermon.announce.channels.mastodon import MastodonPoster
+from lettermon.announce.channels.mastodon import MastodonSettings as MastodonChannel
 from lettermon.errors import PostError, RateLimited
-from lettermon.settings import MastodonChannel
+
+from posting import build_channel
 
 pytest_plugins = ["fakes.fixtures"]
 

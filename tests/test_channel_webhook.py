@@ -13,11 +13,12 @@ from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from lettermon.channels import build_channel
-from lettermon.channels.base import Post
-from lettermon.channels.webhook import WebhookPoster
+from lettermon.announce.channels.base import Post
+from lettermon.announce.channels.webhook import WebhookPoster
+from lettermon.announce.channels.webhook import WebhookSettings as WebhookChannel
 from lettermon.errors import DuplicatePost, PostError, RateLimited
-from lettermon.settings import WebhookChannel
+
+from posting import build_channel
 
 SECRET = "hook-secret-8c1d3e"
 

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from lettermon.channels import build_channel
-from lettermon.channels.base import Post
-from lettermon.channels.x import XPoster, is_link_post
+from lettermon.announce.channels.base import Post
+from lettermon.announce.channels.x import XPoster, is_link_post
+from lettermon.announce.channels.x import XSettings as XChannel
 from lettermon.errors import DuplicatePost, PostError, RateLimited
-from lettermon.settings import XChannel
 
 from fakes import x_api
 from fakes.x_api import FakeXApi
+from posting import build_channel
 
 pytest_plugins = ["fakes.fixtures"]
 

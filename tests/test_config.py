@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from lettermon.settings import DEFAULT_CONFIG, config_path, load_settings
+from lettermon.app import Wiring
+from lettermon.settings import DEFAULT_CONFIG, config_path
 
 from letter_server import LetterSite
 
@@ -149,7 +150,7 @@ def test_env_overrides_the_file(config_for: Callable[..., Path], site: LetterSit
     other = tmp_path / "elsewhere.sqlite3"
     monkeypatch.setenv("LETTERMON_DATABASE_URL", f"sqlite:///{other}")
     monkeypatch.setenv("LETTERMON_HTTP__TIMEOUT", "7s")
-    settings = load_settings(cfg)
+    settings = Wiring().load(cfg)
     assert settings.database_url == f"sqlite:///{other}"
     assert settings.http.timeout == 7.0
     assert settings.http.retries == 1  # the rest of [http] still comes from the file
@@ -228,11 +229,11 @@ def test_secret_file_overrides_the_file(config_for: Callable[..., Path], site: L
     secrets.mkdir()
     (secrets / "lettermon_database_url").write_text(f"sqlite:///{tmp_path}/secret.sqlite3")
     monkeypatch.setenv("LETTERMON_SECRETS_DIR", str(secrets))
-    assert load_settings(config_for(site)).database_url == f"sqlite:///{tmp_path}/secret.sqlite3"
+    assert Wiring().load(config_for(site)).database_url == f"sqlite:///{tmp_path}/secret.sqlite3"
 
 
 def test_shipped_config_loads_and_watches_the_icrac_letter() -> None:
-    settings = load_settings(REPO / "config" / "lettermon.toml")
+    settings = Wiring().load(REPO / "config" / "lettermon.toml")
     assert [str(letter.url) for letter in settings.letters] == [ICRAC_URL]
     assert settings.letters[0].name == "rekognition"
     assert settings.http.max_bytes == 10_000_000

@@ -273,8 +273,8 @@ def test_raw_pages_are_kept_once_per_distinct_content(
     assert [n for _, n in polls] == [5, 0, 0, 0, 1]
     store = Store(open_database(f"sqlite:///{database}"))
     try:
-        failed = store.page_body(polls[-1][0], 1)
-        first = store.page_body(polls[0][0], 3)
+        failed = store.pages.body(polls[-1][0], 1)
+        first = store.pages.body(polls[0][0], 3)
     finally:
         store.db.close()
     assert failed is not None and b"pdb-signup" in failed and b"list-container" not in failed

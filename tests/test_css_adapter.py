@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from lettermon.errors import ParseError
-from lettermon.settings import CssAdapterSettings, LetterSettings
-from lettermon.sources import adapter_for, probe_adapter
-from lettermon.sources.css import CssAdapter
+from lettermon.registry import builtin_registry
+from lettermon.settings import LetterSettings
+from lettermon.watch.sources import SourceAdapter, choose, detect
+from lettermon.watch.sources.css import CssAdapter, CssAdapterSettings
 
 from widget import challenge_page, make_signatories, render_page, render_signup_only_page
 
@@ -132,7 +133,15 @@ def test_identical_rows_are_both_kept() -> None:
 def letter(**overrides: Any) -> LetterSettings:
     values: dict[str, Any] = {"name": "rekognition", "url": "https://icrac.net/letter/"}
     values.update(overrides)
-    return LetterSettings(**values)
+    return builtin_registry().letter_settings(**values)
+
+
+def adapter_for(letter: LetterSettings, html: bytes) -> SourceAdapter:
+    return choose(letter, html, letter.url.unicode_string(), builtin_registry().adapters)
+
+
+def probe_adapter(html: bytes) -> SourceAdapter:
+    return detect(html, URL, builtin_registry().adapters)
 
 
 PDB_PAGE = render_page(make_signatories(3)).encode()
@@ -155,7 +164,7 @@ def test_auto_falls_back_to_css_selectors() -> None:
 def test_auto_without_selectors_explains_what_to_do(html: bytes) -> None:
     with pytest.raises(ParseError, match="set adapter = 'css'"):
         adapter_for(letter(), html)
-    with pytest.raises(ParseError, match="no Participants Database list"):
+    with pytest.raises(ParseError, match=r"no adapter recognised the page .*Participants Database"):
         probe_adapter(html)
 
 
@@ -165,10 +174,11 @@ def test_explicit_kind_wins_over_the_page() -> None:
     assert probe_adapter(PDB_PAGE).kind == "pdb"
 
 
-def test_importing_the_registry_does_not_load_the_html_parser() -> None:
+def test_finding_the_adapters_does_not_load_the_html_parser() -> None:
     import subprocess
 
-    code = ("import sys, lettermon.sources; "
+    code = ("import sys; from lettermon.registry import builtin_registry; "
+            "assert builtin_registry().adapters['pdb']; "
             "print(any(m.startswith('selectolax') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

@@ -13,8 +13,10 @@ import pytest
 from pydantic import BaseModel
 
 from lettermon import settings as config
+from lettermon.app import Wiring
 from lettermon.cli import cli
-from lettermon.settings import load_settings
+from lettermon.registry import builtin_registry
+from lettermon.watch.sources.css import CssAdapterSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -29,18 +31,21 @@ INSTALL_AND_TEST = (
 # Each settings model and the heading of the section in docs/configuration.md that lists
 # its keys. Fields every channel shares (and `kind`) are listed once, under "Keys every
 # channel has"; the rest of each channel model's fields under its `kind = "..."` heading.
+REGISTRY = builtin_registry()
+SETTINGS = REGISTRY.settings_model
+LETTER = typing.get_args(SETTINGS.model_fields["letters"].annotation)[0]
 SECTIONS: dict[type[BaseModel], str] = {
-    config.Settings: "## Top level",
+    SETTINGS: "## Top level",
     config.HttpSettings: "## `[http]`",
     config.AlertSettings: "## `[alerts]`",
     config.MetricsSettings: "## `[metrics]`",
-    config.LetterSettings: "## `[[letters]]`",
+    LETTER: "## `[[letters]]`",
     config.MilestoneSettings: "### `milestones`",
-    config.CssAdapterSettings: "### `[letters.css]`",
+    CssAdapterSettings: "### `[letters.css]`",
     config.QuietHours: "### `quiet_hours`",
-    config._ChannelBase: "### Keys every channel has",
+    config.ChannelSettings: "### Keys every channel has",
 }
-CHANNEL_KINDS = typing.get_args(typing.get_args(config.ChannelSettings)[0])
+CHANNEL_KINDS = tuple(c.settings_model for c in REGISTRY.channels.values())
 
 
 def _read(path: Path) -> str:
@@ -86,21 +91,22 @@ def _heading_for(model: type[BaseModel]) -> str:
 
 
 def test_every_settings_model_is_walked() -> None:
-    found = set(_models(config.Settings))
-    expected = set(SECTIONS) - {config._ChannelBase} | set(CHANNEL_KINDS)
+    found = set(_models(SETTINGS))
+    expected = set(SECTIONS) - {config.ChannelSettings} | set(CHANNEL_KINDS)
     assert expected <= found
     assert {c.__name__ for c in CHANNEL_KINDS} == {
-        "ConsoleChannel", "WebhookChannel", "MastodonChannel", "BlueskyChannel", "XChannel"}
+        "ConsoleSettings", "WebhookSettings", "MastodonSettings", "BlueskySettings",
+        "XSettings"}
 
 
 def test_every_setting_is_documented_in_its_section() -> None:
     docs = _read(CONFIGURATION)
     missing = []
-    for model in sorted(set(_models(config.Settings)), key=lambda m: m.__name__):
+    for model in sorted(set(_models(SETTINGS)), key=lambda m: m.__name__):
         for name in model.model_fields:
-            if model in CHANNEL_KINDS and (name in config._ChannelBase.model_fields
+            if model in CHANNEL_KINDS and (name in config.ChannelSettings.model_fields
                                            or name == "kind"):
-                owner: type[BaseModel] = config._ChannelBase
+                owner: type[BaseModel] = config.ChannelSettings
             else:
                 owner = model
             heading = _heading_for(owner)
@@ -110,7 +116,7 @@ def test_every_setting_is_documented_in_its_section() -> None:
 
 
 @pytest.mark.parametrize("model,prefix", [
-    (config.Settings, "LETTERMON_"),
+    (SETTINGS, "LETTERMON_"),
     (config.HttpSettings, "LETTERMON_HTTP__"),
     (config.AlertSettings, "LETTERMON_ALERTS__"),
     (config.MetricsSettings, "LETTERMON_METRICS__"),
@@ -119,7 +125,7 @@ def test_environment_variables_are_documented(model: type[BaseModel], prefix: st
     docs = _read(CONFIGURATION)
     for name in model.model_fields:
         variable = prefix + name.upper()
-        if model is config.Settings and name in ("http", "alerts", "metrics"):
+        if model is SETTINGS and name in ("http", "alerts", "metrics"):
             variable += "__<KEY>"
         assert f"`{variable}`" in docs, f"{variable} is not in docs/configuration.md"
 
@@ -193,7 +199,7 @@ EXAMPLES = _examples()
 def test_example_config_loads(where: str, text: str, tmp_path: Path) -> None:
     path = tmp_path / "example.toml"
     path.write_text(text, encoding="utf-8")
-    settings = load_settings(path)
+    settings = Wiring().load(path)
     assert settings.letters, f"{where} names no letter"
 
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from lettermon.errors import BlockedError, FetchError
-from lettermon.fetch import Fetcher, make_client
 from lettermon.settings import HttpSettings
+from lettermon.watch.fetch import Fetcher, make_client
 
 from letter_server import LetterSite, serve
 from widget import challenge_page, make_signatories

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from lettermon.textlength import graphemes
+from lettermon.announce.textlength import graphemes
 
 import widget
 from fakes.bluesky_pds import FakePds

@@ -14,13 +14,13 @@ from fakes.webhook_receiver import WebhookReceiver
 from fakes.x_api import FakeXApi
 from letter_server import Fault, LetterSite, serve
 from posting import (
+    TestClock,
     bluesky,
     bluesky_texts,
     check,
     console,
     console_posts,
     grow_to,
-    install_clock,
     letter_site,
     mastodon,
     mastodon_texts,
@@ -46,8 +46,7 @@ def test_each_channel_gets_500_then_1200_once_through_failures(
         letter: LetterSite, config_for: Callable[..., Path], run_cli: Cli,
         monkeypatch: pytest.MonkeyPatch, webhook_receiver: WebhookReceiver,
         mastodon_server: Any, mastodon_fault: Callable[..., Any], bluesky_pds: FakePds,
-        x_api: FakeXApi) -> None:
-    clock = install_clock(monkeypatch)
+        x_api: FakeXApi, clock: TestClock) -> None:
     config = config_for(letter, letter_extra=milestones(every=100), extra="\n".join([
         console(), webhook(webhook_receiver.url),
         mastodon(mastodon_server.base_url, monkeypatch),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lettermon.sources.numbers import all_ints, first_int
+from lettermon.watch.sources.numbers import all_ints, first_int
 
 CAPTIONS: list[tuple[str, int | None]] = [
     ("Total Signatures: 479, showing 100 per page", 479),

@@ -9,7 +9,7 @@ import pytest
 
 from lettermon.errors import ParseError
 from lettermon.models import ParsedPage
-from lettermon.sources.pdb import PdbAdapter, looks_like_pdb
+from lettermon.watch.sources.pdb import PdbAdapter, looks_like_pdb
 
 from widget import (
     DEFAULT_PATH,

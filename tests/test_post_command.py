@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from lettermon.textlength import x_length
+from lettermon.announce.textlength import x_length
 
 from fakes.webhook_receiver import WebhookReceiver
 from fakes.x_api import FakeXApi

@@ -7,18 +7,17 @@ Needs the PostgreSQL server on 127.0.0.1:5432 (trust auth, user postgres, databa
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import Result
 
+from lettermon.app import Wiring
 from lettermon.errors import LockedError
-from lettermon.lock import run_lock
-from lettermon.settings import load_settings
 from lettermon.store import open_database
+from lettermon.store.locks import run_lock
 
 import widget
 from conftest import write_config
@@ -26,28 +25,7 @@ from letter_server import LetterSite, serve
 
 pytestmark = pytest.mark.postgres
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
 NAME = "rekognition"
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty database on the local server; skips when there is none."""
-    try:
-        import psycopg
-    except ImportError as exc:  # pragma: no cover - psycopg is a test dependency
-        pytest.skip(f"PostgreSQL tests need psycopg: {exc}")
-    try:
-        admin = psycopg.connect(f"{SERVER}/test", autocommit=True, connect_timeout=3)
-    except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL not reachable on 127.0.0.1:5432: {str(exc).strip()}")
-    name = f"lettermon_test_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def _json(result: Result) -> Any:
@@ -138,18 +116,18 @@ def test_a_second_run_on_postgres_is_locked_out(
         monkeypatch: pytest.MonkeyPatch, run_cli: Callable[..., Result]) -> None:
     monkeypatch.setenv("LETTERMON_DATABASE_URL", pg_url)
     cfg = config_for(site)
-    settings = load_settings(cfg)
+    settings = Wiring().load(cfg)
     first, second = open_database(pg_url), open_database(pg_url)
     try:
-        with run_lock(settings, first):
+        with run_lock(first, settings.lock_file):
             with pytest.raises(LockedError, match="another lettermon run"), \
-                    run_lock(settings, second):
+                    run_lock(second, settings.lock_file):
                 pytest.fail("two runs held the lock at once")
             result = run_cli("check", "--config", str(cfg))
             assert result.exit_code == 75, result.output
             assert "another lettermon run holds the database lock" in result.stderr
             assert site.requests == []  # the locked-out run polled nothing
-        with run_lock(settings, second):  # released: the next run goes ahead
+        with run_lock(second, settings.lock_file):  # released: the next run goes ahead
             pass
     finally:
         first.close()

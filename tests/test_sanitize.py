@@ -7,8 +7,8 @@ import unicodedata
 
 import pytest
 
-from lettermon.sanitize import clean_name, clean_names, is_blocked
-from lettermon.textlength import url_spans
+from lettermon.announce.sanitize import clean_name, clean_names, is_blocked
+from lettermon.announce.textlength import url_spans
 
 import widget
 

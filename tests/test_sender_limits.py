@@ -23,7 +23,6 @@ from posting import (
     console,
     console_posts,
     grow_to,
-    install_clock,
     letter_site,
     mastodon,
     mastodon_texts,
@@ -42,11 +41,6 @@ Cli = Callable[..., Result]
 def letter() -> Iterator[LetterSite]:
     with serve(letter_site(480)) as running:
         yield running
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> TestClock:
-    return install_clock(monkeypatch)
 
 
 def post(run_cli: Cli, config: Path) -> str:
@@ -129,8 +123,8 @@ def test_x_monthly_spend_limit_holds_the_post_that_would_exceed_it(
 
 def test_quiet_hours_hold_posts_until_the_window_ends(
         letter: LetterSite, config_for: Callable[..., Path], run_cli: Cli,
-        monkeypatch: pytest.MonkeyPatch, webhook_receiver: WebhookReceiver) -> None:
-    clock = install_clock(monkeypatch, datetime(2026, 1, 15, 22, 0, tzinfo=UTC))
+        clock: TestClock, webhook_receiver: WebhookReceiver) -> None:
+    clock.now = datetime(2026, 1, 15, 22, 0, tzinfo=UTC)
     quiet = {"start": "22:00", "end": "07:00", "timezone": "Europe/Berlin"}
     config = config_for(letter, letter_extra=milestones(every=100), extra="\n".join([
         webhook(webhook_receiver.url, quiet_hours=quiet), console()]))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from lettermon.textlength import (
+from lettermon.announce.textlength import (
     bluesky_length,
     fit,
     mastodon_length,

@@ -1,11 +1,19 @@
-"""Time as lettermon stores it: ISO 8601 UTC text that sorts as time."""
+"""Time as lettermon stores it (ISO 8601 UTC text that sorts as time), and the clock type.
+
+Every part that needs "now" takes a :data:`Clock`, passed in by the composition root
+(:func:`lettermon.app.open_app`), so tests give a clock of their own instead of patching.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+Clock = Callable[[], datetime]
+"""Returns the current time, timezone-aware."""
 
 
-def now() -> datetime:
+def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
@@ -24,7 +32,5 @@ def parse_since(text: str, reference: datetime) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        from datetime import timedelta
-
         return reference - timedelta(seconds=parse_duration(text))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

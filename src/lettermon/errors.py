@@ -1,11 +1,14 @@
 """lettermon's own exception tree.
 
 Third-party errors are translated into these at the adapter edge (``raise ... from exc``).
-Normal outcomes such as "unchanged" or "304" are return values, never exceptions.
-Messages never carry secrets.
+Normal outcomes such as "unchanged" or "304" are return values, never exceptions. An error
+that ends a poll carries its :class:`~lettermon.models.FailureKind`, which is what alerts
+and health report; nothing classifies an error by its message. Messages never carry secrets.
 """
 
 from __future__ import annotations
+
+from lettermon.models import FailureKind
 
 
 class LettermonError(Exception):
@@ -16,22 +19,40 @@ class ConfigError(LettermonError):
     """The configuration file, environment or secrets are invalid."""
 
 
-class FetchError(LettermonError):
-    """A page could not be fetched (network, HTTP status, size, redirect)."""
+class NotFound(LettermonError):
+    """Something asked for by name or id is not there (a letter never polled, an entry)."""
 
-    kind = "network"
+
+class PollFailure(LettermonError):
+    """A poll cannot be trusted; ``kind`` says why, ``status`` is the HTTP status if any."""
+
+    kind = FailureKind.NETWORK
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class FetchError(PollFailure):
+    """A page could not be fetched (network, HTTP status, size, redirect)."""
 
 
 class BlockedError(FetchError):
     """The site answered with a bot challenge ("checking your browser") instead of the page."""
 
-    kind = "blocked"
+    kind = FailureKind.BLOCKED
 
 
-class ParseError(LettermonError):
+class ParseError(PollFailure):
     """A fetched page does not hold what the adapter expects (layout changed)."""
 
-    kind = "layout"
+    kind = FailureKind.LAYOUT
+
+
+class SuspectCount(PollFailure):
+    """The page states a count lettermon refuses to believe (zero, or a sharp drop)."""
+
+    kind = FailureKind.SUSPECT
 
 
 class StoreError(LettermonError):

@@ -1,13 +1,110 @@
-"""Values that cross module boundaries: rows, parsed pages, fetch results."""
+"""Values that cross module boundaries: rows, parsed pages, fetch results, typed outcomes.
+
+Outcomes, statuses and kinds are :class:`~enum.StrEnum` members, so what is stored in the
+database and printed as JSON is the same plain text as before they were typed.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Literal
+from enum import StrEnum
 
 Fields = tuple[tuple[str, str], ...]
 """A signatory's fields in page order: (widget field name, cleaned text)."""
+
+
+class Outcome(StrEnum):
+    """How one poll ended."""
+
+    RUNNING = "running"  # the poll row exists, its transaction has not committed
+    OK = "ok"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+    SUSPECT = "suspect"
+    PARTIAL = "partial"
+    BLOCKED = "blocked"
+
+    @property
+    def ok(self) -> bool:
+        """A clean, consistent read: the only polls milestones and health count."""
+        return self in SUCCESS
+
+
+SUCCESS = frozenset({Outcome.OK, Outcome.UNCHANGED})
+
+
+class FailureKind(StrEnum):
+    """Why a poll did not succeed; alerts and health name it, never the message text."""
+
+    NETWORK = "network"
+    TIMEOUT = "timeout"
+    TOO_LARGE = "too_large"
+    REFUSED_ADDRESS = "refused_address"
+    HTTP = "http"
+    BLOCKED = "blocked"
+    LAYOUT = "layout"
+    SUSPECT = "suspect"
+    PARTIAL = "partial"
+
+    @property
+    def label(self) -> str:
+        """The words an operator reads in an alert or in ``lettermon health``."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    FailureKind.NETWORK: "network",
+    FailureKind.TIMEOUT: "timeout",
+    FailureKind.TOO_LARGE: "response too large",
+    FailureKind.REFUSED_ADDRESS: "refused address",
+    FailureKind.HTTP: "HTTP error",
+    FailureKind.BLOCKED: "blocked",
+    FailureKind.LAYOUT: "layout changed",
+    FailureKind.SUSPECT: "suspect count",
+    FailureKind.PARTIAL: "partial crawl",
+}
+
+
+class OutboxStatus(StrEnum):
+    """Where one outbox entry stands: pending → sending → sent, or failed, given_up, cancelled."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    GIVEN_UP = "given_up"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = (OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.SENDING)
+"""Entries that may still go out."""
+
+
+class PostKind(StrEnum):
+    """What an outbox entry announces."""
+
+    MILESTONE = "milestone"
+    LAUNCH = "launch"
+    ALERT = "alert"
+    RECOVERY = "recovery"
+
+    @property
+    def for_operators(self) -> bool:
+        return self in (PostKind.ALERT, PostKind.RECOVERY)
+
+
+class ListOrder(StrEnum):
+    """The order of a letter's signature list, as configured or learned from page 1."""
+
+    UNKNOWN = "unknown"
+    NEWEST_FIRST = "newest_first"
+    OLDEST_FIRST = "oldest_first"
+
+
+class CrawlKind(StrEnum):
+    INCREMENTAL = "incremental"
+    FULL = "full"
 
 
 def fingerprint(fields: Fields) -> str:
@@ -71,6 +168,3 @@ class FetchResult:
     not_modified: bool
     elapsed: float
     requests: int = 1
-
-
-Outcome = Literal["ok", "unchanged", "failed", "suspect", "partial", "blocked"]

@@ -1,18 +1,24 @@
 """Configuration: a TOML file, overridden by ``LETTERMON_*`` variables and secret files.
 
-Priority, highest first: explicit arguments > environment > secret files > the TOML file.
-Channel secrets (tokens, passwords) may also come from ``LETTERMON_<CHANNEL>_<FIELD>``
-variables or ``<secrets_dir>/lettermon_<channel>_<field>`` files, so none needs to sit in
-the config file. Every unknown key is an error; nothing falls back silently.
+Priority, highest first: environment > secret files > the TOML file. Channel secrets
+(tokens, passwords) may also come from ``LETTERMON_<CHANNEL>_<FIELD>`` variables or
+``<secrets_dir>/lettermon_<channel>_<field>`` files, so none needs to sit in the config
+file. Every unknown key is an error; nothing falls back silently.
+
+This module holds the tables every deployment has. The keys of each channel kind and of
+each source adapter are declared in that kind's own module; :func:`settings_model` puts
+them together (:class:`lettermon.registry.Registry` calls it with what it found).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import tomllib
+from collections.abc import Iterable
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Union
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -22,6 +28,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -29,7 +36,6 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 from lettermon.durations import Duration
@@ -40,11 +46,13 @@ DEFAULT_DATABASE_URL = "sqlite:///data/lettermon.sqlite3"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """A settings table: unknown keys are errors, values never change after loading."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class HttpSettings(_Strict):
+class HttpSettings(Strict):
     timeout: Duration = 20.0
     max_bytes: int = Field(default=10_000_000, gt=0, description="response size cap in bytes")
     retries: int = Field(default=3, ge=0, le=10,
@@ -68,35 +76,7 @@ class HttpSettings(_Strict):
         return value
 
 
-class CssAdapterSettings(_Strict):
-    """The generic adapter for letter pages not built with the Participants Database widget."""
-
-    count: str = Field(description="CSS selector of the element holding the total")
-    count_regex: str | None = Field(default=None,
-        description="regex whose first group is the number")
-    rows: str = Field(description="CSS selector of one signatory row")
-    fields: dict[str, str] = Field(description="field name -> CSS selector inside a row")
-    next: str | None = Field(default=None, description="CSS selector of the next-page link")
-
-    @field_validator("count_regex")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from exc
-        return value
-
-    @field_validator("fields")
-    @classmethod
-    def _some_fields(cls, value: dict[str, str]) -> dict[str, str]:
-        if not value:
-            raise ValueError("name at least one field")
-        return value
-
-
-class MilestoneSettings(_Strict):
+class MilestoneSettings(Strict):
     every: int | None = Field(default=None, gt=0, description="announce each multiple of this")
     at: list[int] = Field(default_factory=list, description="explicit thresholds")
     launch: bool = Field(default=False,
@@ -114,7 +94,7 @@ class MilestoneSettings(_Strict):
         return sorted(set(value))
 
 
-class LetterSettings(_Strict):
+class LetterSettings(Strict):
     name: str = Field(pattern=_NAME)
     url: AnyHttpUrl
     title: str | None = None
@@ -122,8 +102,8 @@ class LetterSettings(_Strict):
         default_factory=list,
         description="fields that make up a signatory's name; default those named *name*")
     noun: str = Field(default="people", description='who signs: "researchers", "people", ...')
-    adapter: Literal["auto", "pdb", "css"] = "auto"
-    css: CssAdapterSettings | None = None
+    adapter: str = Field(default="auto",
+        description='"auto" (recognise the page), or the kind of a source adapter')
     order: Literal["auto", "newest_first", "oldest_first"] = "auto"
     full_crawl_every: Duration = 86400.0
     suspect_drop: float = Field(
@@ -134,14 +114,27 @@ class LetterSettings(_Strict):
     max_age: Duration | None = Field(default=None, description="health: default 3 x interval")
     milestones: MilestoneSettings = Field(default_factory=MilestoneSettings)
 
+    # One optional table per source adapter that takes settings ([letters.css], ...) is
+    # added by :func:`settings_model`, named by the adapter's kind.
+    model_config = ConfigDict(defer_build=True)
+
+    def source_settings(self, kind: str) -> BaseModel | None:
+        """The ``[letters.<kind>]`` table of this letter, if the adapter has one."""
+        value = getattr(self, kind, None)
+        return value if isinstance(value, BaseModel) else None
+
     @model_validator(mode="after")
     def _adapter_config(self) -> LetterSettings:
-        if self.adapter == "css" and self.css is None:
-            raise ValueError("adapter = 'css' needs a [letters.css] table")
+        needs = type(self).adapters_with_settings
+        if self.adapter in needs and self.source_settings(self.adapter) is None:
+            raise ValueError(f"adapter = {self.adapter!r} needs a [letters.{self.adapter}] "
+                             "table")
         return self
 
+    adapters_with_settings: ClassVar[frozenset[str]] = frozenset()
 
-class QuietHours(_Strict):
+
+class QuietHours(Strict):
     start: time
     end: time
     timezone: str = "UTC"
@@ -180,8 +173,15 @@ def _check_template(value: str | None) -> str | None:
     return value
 
 
-class _ChannelBase(_Strict):
+class ChannelSettings(Strict):
+    """Keys every channel has. Each channel kind's module subclasses this with its own
+    ``kind: Literal["..."]`` and keys (see :mod:`lettermon.announce.channels`)."""
+
+    model_config = ConfigDict(defer_build=True)
     SECRETS: ClassVar[tuple[str, ...]] = ()
+    OPTIONAL_SECRETS: ClassVar[frozenset[str]] = frozenset()
+
+    kind: str
 
     name: str = Field(pattern=_NAME)
     letters: list[str] | None = Field(default=None, description="letter names; default all")
@@ -199,78 +199,35 @@ class _ChannelBase(_Strict):
 
     _templates = field_validator("template", "launch_template")(_check_template)
 
-
-class ConsoleChannel(_ChannelBase):
-    kind: Literal["console"]
-
-
-class WebhookChannel(_ChannelBase):
-    SECRETS: ClassVar[tuple[str, ...]] = ("secret",)
-    kind: Literal["webhook"]
-    url: AnyHttpUrl
-    secret: SecretStr | None = Field(default=None, description="sent as a Bearer token")
-    timeout: Duration = 30.0
+    @property
+    def links(self) -> bool:
+        """Whether this channel's default template ends with the letter's link."""
+        return True
 
 
-class MastodonChannel(_ChannelBase):
-    SECRETS: ClassVar[tuple[str, ...]] = ("access_token",)
-    kind: Literal["mastodon"]
-    api_base_url: AnyHttpUrl
-    access_token: SecretStr | None = None
-    visibility: Literal["public", "unlisted", "private", "direct"] = "public"
-    timeout: Duration = 30.0
-
-
-class BlueskyChannel(_ChannelBase):
-    SECRETS: ClassVar[tuple[str, ...]] = ("app_password",)
-    kind: Literal["bluesky"]
-    base_url: AnyHttpUrl = Field(default=AnyHttpUrl("https://bsky.social/xrpc"))
-    handle: str
-    app_password: SecretStr | None = None
-    timeout: Duration = 30.0
-
-
-class XChannel(_ChannelBase):
-    SECRETS: ClassVar[tuple[str, ...]] = (
-        "consumer_key", "consumer_secret", "access_token", "access_token_secret")
-    kind: Literal["x"]
-    api_base_url: AnyHttpUrl = Field(default=AnyHttpUrl("https://api.x.com"))
-    consumer_key: SecretStr | None = None
-    consumer_secret: SecretStr | None = None
-    access_token: SecretStr | None = None
-    access_token_secret: SecretStr | None = None
-    include_link: bool = Field(default=True, description="links cost more per post on X")
-    monthly_spend_limit: float = Field(default=5.0, ge=0,
-        description="US dollars per calendar month")
-    price_per_post: float = Field(default=0.015, ge=0)
-    price_per_link_post: float = Field(default=0.20, ge=0)
-    timeout: Duration = 30.0
-
-
-ChannelSettings = Annotated[
-    ConsoleChannel | WebhookChannel | MastodonChannel | BlueskyChannel | XChannel,
-    Field(discriminator="kind"),
-]
-
-
-class AlertSettings(_Strict):
+class AlertSettings(Strict):
     after_failures: int = Field(default=3, ge=1,
         description="failed polls in a row before an alert")
 
 
-class MetricsSettings(_Strict):
+class MetricsSettings(Strict):
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=9464, ge=0, le=65535)
 
 
 class Settings(BaseSettings):
+    """The whole configuration. Use :func:`settings_model` for the class that validates a
+    file: it adds the channel kinds and source adapters that are installed."""
+
     model_config = SettingsConfigDict(
         env_prefix="LETTERMON_",
         env_nested_delimiter="__",
         extra="forbid",
         frozen=True,
+        defer_build=True,
     )
+    channel_kinds: ClassVar[frozenset[str]] = frozenset()
 
     database_url: str = DEFAULT_DATABASE_URL
     log_format: Literal["auto", "text", "json"] = "auto"
@@ -293,14 +250,14 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        # ``init_settings`` carries the TOML file's content (see load_settings): lowest.
+        sources: list[PydanticBaseSettingsSource] = [env_settings]
         secrets_dir = os.environ.get("LETTERMON_SECRETS_DIR", "/run/secrets")
         if Path(secrets_dir).is_dir():
             from pydantic_settings import SecretsSettingsSource
 
             sources.append(SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir))
-        if settings_cls.model_config.get("toml_file"):
-            sources.append(TomlConfigSettingsSource(settings_cls))
+        sources.append(init_settings)
         return tuple(sources)
 
     @field_validator("database_url")
@@ -328,6 +285,20 @@ class Settings(BaseSettings):
         known = ", ".join(sorted(x.name for x in self.letters)) or "none"
         raise ConfigError(f"no letter named {name!r} in the config (known: {known})")
 
+    def select(self, names: Iterable[str]) -> list[LetterSettings]:
+        """The letters named, in that order; all of them when no name is given."""
+        names = list(names)
+        return [self.letter(name) for name in names] if names else list(self.letters)
+
+    def announcing(self, letter: str) -> list[ChannelSettings]:
+        """The channels that announce this letter's milestones (operator channels do not)."""
+        return [c for c in self.channels
+                if not c.operator and (c.letters is None or letter in c.letters)]
+
+    def operators(self) -> list[ChannelSettings]:
+        """The channels that receive operator alerts."""
+        return [c for c in self.channels if c.operator]
+
 
 def _unique(section: str, names: list[str]) -> None:
     seen: set[str] = set()
@@ -335,6 +306,49 @@ def _unique(section: str, names: list[str]) -> None:
         if name in seen:
             raise ValueError(f"{section}.{i}.name {name!r} is used twice")
         seen.add(name)
+
+
+def settings_model(channels: Iterable[type[ChannelSettings]],
+                   sources: dict[str, type[BaseModel] | None]) -> type[Settings]:
+    """The settings class for these channel kinds and source adapters.
+
+    ``channels`` are the channel kinds' settings models (each with ``kind: Literal[...]``);
+    ``sources`` maps each source adapter's kind to its ``[letters.<kind>]`` model, or None
+    when the adapter takes no settings.
+    """
+    channel_models = tuple(channels)
+    kinds = frozenset(_literal_kind(model) for model in channel_models)
+    tables = {kind: model for kind, model in sources.items() if model is not None}
+    letter_fields: dict[str, Any] = {
+        kind: (model | None, Field(default=None, description=f"settings of the {kind} adapter"))
+        for kind, model in tables.items()}
+    adapter_kinds = ("auto", *sources)
+    letter_fields["adapter"] = (Literal[adapter_kinds], Field(
+        default="auto", description='"auto", or the kind of a source adapter'))
+    letter_model = create_model(
+        "LetterSettings", __base__=LetterSettings, __module__=__name__, **letter_fields)
+    letter_model.adapters_with_settings = frozenset(tables)
+    if channel_models:
+        union: Any = Annotated[Union[channel_models],  # noqa: UP007 - built at run time
+                               Field(discriminator="kind")]
+    else:
+        union = ChannelSettings
+    model = create_model(
+        "Settings", __base__=Settings, __module__=__name__,
+        letters=(list[letter_model], Field(default_factory=list)),  # type: ignore[valid-type]
+        channels=(list[union], Field(default_factory=list)))
+    model.channel_kinds = kinds
+    return model
+
+
+def _literal_kind(model: type[ChannelSettings]) -> str:
+    from typing import get_args
+
+    annotation = model.model_fields["kind"].annotation
+    values = get_args(annotation)
+    if len(values) != 1 or not isinstance(values[0], str):
+        raise TypeError(f"{model.__name__}.kind must be a Literal of one string")
+    return values[0]
 
 
 def config_path(explicit: str | os.PathLike[str] | None) -> Path:
@@ -345,28 +359,31 @@ def config_path(explicit: str | os.PathLike[str] | None) -> Path:
     return Path(env) if env else DEFAULT_CONFIG
 
 
-def load_settings(path: Path, **overrides: Any) -> Settings:
-    """Read and validate the config; raise :class:`ConfigError` naming the key and the file."""
+def load_settings(path: Path, model: type[Settings]) -> Settings:
+    """Read and validate the config; raise :class:`ConfigError` naming the key and the file.
+
+    ``model`` is the class from :func:`settings_model` for the channel kinds and adapters
+    in use (:meth:`lettermon.app.Wiring.load` passes the registry's).
+    """
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found (give --config FILE or set "
                           "LETTERMON_CONFIG)")
-    settings_cls = type(
-        "FileSettings", (Settings,),
-        {"model_config": {**Settings.model_config, "toml_file": path}},
-    )
     try:
-        settings: Settings = settings_cls(**overrides)
-    except ValidationError as exc:
-        raise ConfigError(_describe(path, exc)) from None
-    except (OSError, ValueError) as exc:  # TOML syntax errors are ValueErrors
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    try:
+        settings = model(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, exc, model.channel_kinds)) from None
     return _with_channel_secrets(settings)
 
 
-def _describe(path: Path, exc: ValidationError) -> str:
+def _describe(path: Path, exc: ValidationError, union_tags: frozenset[str]) -> str:
     lines = []
     for error in exc.errors(include_url=False, include_input=False):
-        loc = [str(p) for p in error["loc"] if p not in _UNION_TAGS]
+        loc = [str(p) for p in error["loc"] if p not in union_tags]
         key = ".".join(loc)
         message = error["msg"]
         if error["type"] == "extra_forbidden":
@@ -376,9 +393,6 @@ def _describe(path: Path, exc: ValidationError) -> str:
             key += f" (set by {env})"
         lines.append(f"{path}: {key or '(top level)'}: {message}")
     return "\n".join(lines)
-
-
-_UNION_TAGS = {"console", "webhook", "mastodon", "bluesky", "x"}
 
 
 def _env_key(channel: str, field: str) -> str:
@@ -402,6 +416,13 @@ def _with_channel_secrets(settings: Settings) -> Settings:
     return settings.model_copy(update={"channels": channels})
 
 
-def secret_env_names(channel: _ChannelBase) -> list[str]:
+def secret_env_names(channel: ChannelSettings) -> list[str]:
     """The variables that can hold this channel's secrets (for docs and messages)."""
     return [f"LETTERMON_{_env_key(channel.name, f)}" for f in channel.SECRETS]
+
+
+def missing_secrets(channel: ChannelSettings) -> list[str]:
+    """The variables to set for this channel's required secrets that have no value."""
+    names = dict(zip(channel.SECRETS, secret_env_names(channel), strict=True))
+    return [names[f] for f in channel.SECRETS
+            if f not in channel.OPTIONAL_SECRETS and getattr(channel, f, None) is None]

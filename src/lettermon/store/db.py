@@ -34,8 +34,8 @@ class Database:
         self._depth = 0
 
     def _sql(self, sql: str) -> str:
-        if self.dialect == "postgresql":
-            return sql.replace("?", "%s")
+        if self.dialect == "postgresql":  # psycopg's placeholders; a literal % is doubled
+            return sql.replace("%", "%%").replace("?", "%s")
         return sql
 
     def execute(self, sql: str, params: Params = ()) -> Any:

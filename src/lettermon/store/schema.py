@@ -118,6 +118,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX outbox_by_status ON outbox (status, next_attempt_at)",
         "CREATE INDEX outbox_by_channel ON outbox (channel, sent_at)",
     )),
+    Migration(3, "the failure kind of each poll", (
+        "ALTER TABLE polls ADD COLUMN kind TEXT",
+        # Polls failed before kinds were stored: their kind from their outcome and message.
+        "UPDATE polls SET kind = 'blocked' WHERE outcome = 'blocked'",
+        "UPDATE polls SET kind = 'suspect' WHERE outcome = 'suspect'",
+        "UPDATE polls SET kind = 'partial' WHERE outcome = 'partial'",
+        "UPDATE polls SET kind = 'layout' WHERE outcome = 'failed' "
+        "AND error LIKE 'layout changed%'",
+        "UPDATE polls SET kind = 'network' WHERE outcome = 'failed' AND kind IS NULL",
+    )),
 )
 
 

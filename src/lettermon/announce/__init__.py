@@ -1,0 +1,1 @@
+"""Announcing: milestones, composing posts, the sender and the channels they go out on."""

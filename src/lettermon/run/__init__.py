@@ -1,0 +1,1 @@
+"""Running unattended: the scheduler's worker, schedules, alerts, health and metrics."""

@@ -1,0 +1,1 @@
+"""Watching a letter: fetch its pages, read them with a source adapter, crawl, poll."""
