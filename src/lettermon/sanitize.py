@@ -1,7 +1,8 @@
-"""Make signatory names safe to quote in a public post.
+"""Make text from a letter's page safe to quote in a public post.
 
-A letter's signature list is written by strangers, so every name is treated as hostile.
-What :func:`clean_name` does, in order:
+A letter's signature list and its page are written by strangers, so every name, and the
+page's own title, is treated as hostile. :func:`clean_name` and :func:`clean_title` share
+one pipeline, :func:`clean_text`, which does, in order:
 
 1. NFKC-normalises (fullwidth "＠", "＃" and styled letters become plain ones).
 2. Removes control characters, every invisible format character (zero-width spaces and
@@ -11,15 +12,20 @@ What :func:`clean_name` does, in order:
 3. Drops the name when a blocklist word appears in it, compared case-insensitively after
    folding accents, look-alike letters (Cyrillic "а" for Latin "a", …), digit-for-letter
    swaps ("b4d") and separators inside a word ("b.a.d").
-4. Drops every word that contains "@": "@someone", "@user@host" (Mastodon) and
+4. Drops chat mentions: Slack's ``<!channel>``, ``<!here>``, ``<!subteam^S1>``,
+   ``<@U123>``, ``<#C123|general>`` and ``<https://link|label>``, and Discord's ``<@123>``,
+   ``<@!123>``, ``<@&123>``, ``<#123>``: any ``<…>`` that opens with ``!``, ``@``, ``#`` or
+   a URL scheme. ("I <3 privacy" and "a < b" are left alone.)
+5. Drops every word that contains "@": "@someone", "@user@host" (Mastodon) and
    "@handle.bsky.social" (Bluesky) cannot mention anyone, and e-mail addresses go too.
-   Dropping the word (rather than writing "(at)") keeps a handle out of the post entirely.
-5. Drops URLs and bare domains ("example.com", "bit.ly/x"), found with linkify-it-py
+   Dropping the word (rather than writing "(at)") keeps a handle out of the post entirely,
+   and Discord's ``@everyone`` and ``@here`` go the same way.
+6. Drops URLs and bare domains ("example.com", "bit.ly/x"), found with linkify-it-py
    against the full list of top-level domains, so no network turns them into links.
-6. Removes "#" (no hashtags) and "$" before a letter (no cashtags).
-7. Collapses whitespace and caps the length at a word boundary with "…".
+7. Removes "#" (no hashtags) and "$" before a letter (no cashtags).
+8. Collapses whitespace and caps the length at a word boundary with "…".
 
-A name with no letter or digit left is dropped (None).
+A text with no letter or digit left is dropped (None).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from typing import Any
 
 from lettermon.textlength import ELLIPSIS, graphemes
 
-__all__ = ["clean_name", "clean_names", "is_blocked"]
+__all__ = ["clean_name", "clean_names", "clean_text", "clean_title", "is_blocked"]
 
 _MAX_COMBINING = 2
 # Ideographic and halfwidth full stops work as dots in domain names for some linkers.
@@ -49,21 +55,37 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
                        "8": "b", "9": "g", "@": "a", "$": "s", "!": "i", "|": "l"})
 _WORD = re.compile(r"\w+")
 _HASH_OR_CASH = re.compile(r"#|\$(?=[^\W\d_])")
+# Slack: <!channel> <!here> <!subteam^S1|@team> <@U1> <#C1|general> <https://x|label>;
+# Discord: <@1> <@!1> <@&1> <#1>. Not "<3" nor "a < b".
+_CHAT_TOKEN = re.compile(r"<(?:[!@#]|[a-z][a-z0-9+.-]*:)[^<>]*>", re.IGNORECASE)
+
+TITLE_MAX_LENGTH = 120
+
+
+def clean_text(text: str, *, max_length: int, blocklist: Sequence[str] = ()) -> str | None:
+    """Hostile text made safe to post, or None if nothing readable is left (or blocked)."""
+    clean = _visible(text)
+    if is_blocked(clean, blocklist):
+        return None
+    clean = _CHAT_TOKEN.sub(" ", clean)
+    words = [w for w in clean.split() if "@" not in w]
+    clean = _drop_links(" ".join(words).translate(_DOTS))
+    clean = _HASH_OR_CASH.sub("", clean)
+    clean = " ".join(clean.split())
+    if not any(ch.isalnum() for ch in clean):
+        return None
+    return _cap(clean, max_length)
 
 
 def clean_name(text: str, *, max_length: int = 40,
                blocklist: Sequence[str] = ()) -> str | None:
     """The name made safe to post, or None if it should be left out."""
-    name = _visible(text)
-    if is_blocked(name, blocklist):
-        return None
-    words = [w for w in name.split() if "@" not in w]
-    name = _drop_links(" ".join(words).translate(_DOTS))
-    name = _HASH_OR_CASH.sub("", name)
-    name = " ".join(name.split())
-    if not any(ch.isalnum() for ch in name):
-        return None
-    return _cap(name, max_length)
+    return clean_text(text, max_length=max_length, blocklist=blocklist)
+
+
+def clean_title(text: str, *, max_length: int = TITLE_MAX_LENGTH) -> str | None:
+    """A title read from the letter's page made safe to post, or None if none is left."""
+    return clean_text(text, max_length=max_length)
 
 
 def clean_names(names: Iterable[str | None], *, max_length: int = 40,
