@@ -73,8 +73,12 @@ class Announcer:
         from lettermon.compose import Figures
 
         db = self._store.db
-        title = letter.title or db.scalar("SELECT title FROM letters WHERE id = ?",
-                                          (letter_id,)) or letter.name
+        title = letter.title  # the organiser's own text, posted as written
+        if not title:  # the page's title is written by strangers
+            from lettermon.sanitize import clean_title
+
+            page_title = db.scalar("SELECT title FROM letters WHERE id = ?", (letter_id,))
+            title = (clean_title(str(page_title)) if page_title else None) or letter.name
         first = db.one("SELECT at, count FROM polls WHERE letter_id = ? AND outcome IN "
                        "('ok', 'unchanged') AND count IS NOT NULL ORDER BY id LIMIT 1",
                        (letter_id,))
