@@ -38,7 +38,8 @@ from typing import Any
 
 from lettermon.textlength import ELLIPSIS, graphemes
 
-__all__ = ["clean_name", "clean_names", "clean_text", "clean_title", "is_blocked"]
+__all__ = ["clean_name", "clean_names", "clean_text", "clean_title", "is_blocked",
+           "neutralise_chat_mentions"]
 
 _MAX_COMBINING = 2
 # Ideographic and halfwidth full stops work as dots in domain names for some linkers.
@@ -58,6 +59,11 @@ _HASH_OR_CASH = re.compile(r"#|\$(?=[^\W\d_])")
 # Slack: <!channel> <!here> <!subteam^S1|@team> <@U1> <#C1|general> <https://x|label>;
 # Discord: <@1> <@!1> <@&1> <#1>. Not "<3" nor "a < b".
 _CHAT_TOKEN = re.compile(r"<(?:[!@#]|[a-z][a-z0-9+.-]*:)[^<>]*>", re.IGNORECASE)
+# In a final text, links in angle brackets are the organiser's (Slack: no preview); only
+# mentions go.
+_CHAT_MENTION_AND_SPACE = re.compile(r"[ \t]*<[!@#][^<>]*>")
+# Words that notify a whole room as plain text: Discord, Mattermost, Matrix ("@room").
+_BROADCAST = re.compile(r"(?<![\w@])@(everyone|here|channel|all|room)\b", re.IGNORECASE)
 
 TITLE_MAX_LENGTH = 120
 
@@ -75,6 +81,19 @@ def clean_text(text: str, *, max_length: int, blocklist: Sequence[str] = ()) -> 
     if not any(ch.isalnum() for ch in clean):
         return None
     return _cap(clean, max_length)
+
+
+def neutralise_chat_mentions(text: str) -> str:
+    """``text`` without anything that pings a chat room when it is sent to a webhook.
+
+    A second line of defence for texts built from templates: chat mentions (``<!here>``,
+    ``<@U123>``, ``<#C1|general>``, ``<@&123>``: any ``<…>`` opening with ``!``, ``@`` or
+    ``#``) are removed with the spaces before them, and ``@everyone``, ``@here``,
+    ``@channel``, ``@all`` and ``@room`` lose their "@", so the word stays and notifies no
+    one. Line breaks are kept.
+    """
+    text = _BROADCAST.sub(r"\1", _CHAT_MENTION_AND_SPACE.sub("", text))
+    return "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n"))
 
 
 def clean_name(text: str, *, max_length: int = 40,

@@ -11,6 +11,7 @@ import httpx
 from lettermon.channels.base import Post, Posted
 from lettermon.errors import DuplicatePost, PostError, RateLimited
 from lettermon.retry_after import retry_after_seconds
+from lettermon.sanitize import neutralise_chat_mentions
 from lettermon.settings import WebhookChannel
 from lettermon.textlength import LIMITS, plain_length
 
@@ -49,7 +50,8 @@ class WebhookPoster:
             headers["Authorization"] = f"Bearer {self._secret.get_secret_value()}"
         payload = {
             "letter": post.letter, "milestone": post.milestone, "count": post.count,
-            "text": post.text, "url": post.url, "idempotency_key": post.key,
+            "text": neutralise_chat_mentions(post.text), "url": post.url,
+            "idempotency_key": post.key,
         }
         try:
             response = self._client.post(self._url, json=payload, headers=headers)
