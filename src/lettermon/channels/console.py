@@ -6,6 +6,7 @@ import sys
 from typing import TextIO
 
 from lettermon.channels.base import Post, Posted
+from lettermon.output import terminal_safe
 from lettermon.settings import ConsoleChannel
 from lettermon.textlength import LIMITS, plain_length
 
@@ -33,7 +34,7 @@ class ConsolePoster:
         lines = [header, post.text]
         if post.image is not None:
             lines.append(f"[image, {len(post.image):,} bytes: {post.image_alt or 'no alt text'}]")
-        stream.write("\n".join(lines) + "\n")
+        stream.write(terminal_safe("\n".join(lines), newlines=True) + "\n")
         stream.flush()
         return Posted(remote_id=post.key)
 

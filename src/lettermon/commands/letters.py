@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,14 @@ from lettermon.commands.common import (
     load,
     require_letters,
 )
-from lettermon.output import one_line, write_csv, write_json_array, write_table
+from lettermon.output import (
+    dumps_json,
+    one_line,
+    terminal_safe,
+    write_csv,
+    write_json_array,
+    write_table,
+)
 
 if TYPE_CHECKING:
     from lettermon.poll import PollReport
@@ -88,7 +94,7 @@ def check(names: tuple[str, ...], config_file: str | None, fmt: str, no_post: bo
         letters = [settings.letter(n) for n in names] if names else list(settings.letters)
         reports, deliveries = _run_check(settings, letters, fmt, no_post)
     if fmt == "json":
-        click.echo(json.dumps([report_json(r) for r in reports], ensure_ascii=False, indent=2))
+        click.echo(dumps_json([report_json(r) for r in reports], indent=2))
     else:
         for delivery in deliveries:
             click.echo(describe_delivery(delivery))
@@ -101,11 +107,11 @@ def describe_delivery(delivery: Delivery) -> str:
     what = f"{entry.kind} {entry.milestone:,}" if entry.kind == "milestone" else entry.kind
     head = f"{entry.letter}: {what} → {entry.channel}: {delivery.status}"
     if delivery.status == "sent":
-        return f"{head} {delivery.remote_url or ''}".rstrip()
+        return terminal_safe(f"{head} {delivery.remote_url or ''}".rstrip())
     line = f"{head} ({delivery.reason})"
     if delivery.reason and delivery.reason.startswith("dry run"):
         line += "\n  would post: " + entry.text.replace("\n", "\n              ")
-    return line
+    return terminal_safe(line, newlines=True)
 
 
 def _run_check(settings: Settings, letters: list[Any], fmt: str, no_post: bool
@@ -121,7 +127,7 @@ def _run_check(settings: Settings, letters: list[Any], fmt: str, no_post: bool
             report = app.poller.poll(letter)
             reports.append(report)
             if fmt == "text":
-                click.echo(summary(report))
+                click.echo(terminal_safe(summary(report)))
                 if not report.first_run:
                     for fields in report.new_signatories:
                         click.echo(f"  + {describe_fields(fields)}")
@@ -263,13 +269,13 @@ def probe(url: str, config_file: str | None, fmt: str, show: int) -> None:
         "rows": [dict(r.fields) for r in parsed.rows[:show]], "bytes": len(result.body),
     }
     if fmt == "json":
-        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        click.echo(dumps_json(info, indent=2))
         return
     click.echo(f"adapter:   {adapter.kind}")
     click.echo(f"title:     {one_line(parsed.title or '')}")
     click.echo(f"count:     {parsed.count:,}" if parsed.count is not None else "count:     none")
     click.echo(f"per page:  {parsed.per_page}   pages: {parsed.last_page or 1}")
-    click.echo(f"fields:    {', '.join(fields)}")
+    click.echo(f"fields:    {one_line(', '.join(fields))}")
     for row in parsed.rows[:show]:
         click.echo(f"  - {describe_fields(dict(row.fields))}")
 

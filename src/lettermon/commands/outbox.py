@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,7 @@ from lettermon.commands.common import (
     format_option,
     load,
 )
-from lettermon.output import one_line, write_json_array, write_table
+from lettermon.output import dumps_json, one_line, terminal_safe, write_json_array, write_table
 
 if TYPE_CHECKING:
     from lettermon.app import App
@@ -133,7 +132,7 @@ def post(name: str | None, config_file: str | None, fmt: str, dry_run: bool) -> 
                         click.echo(describe_delivery(delivery))
                     return
     if fmt == "json":
-        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        click.echo(dumps_json(items, indent=2))
         return
     if not items:
         click.echo("nothing to post: no channels for these letters")
@@ -142,7 +141,7 @@ def post(name: str | None, config_file: str | None, fmt: str, dry_run: bool) -> 
             f"held: {item['held']}" if item["held"] else "preview (nothing due)")
         click.echo(f"{item['letter']} → {item['channel']} ({item['kind']}, "
                    f"{item['length']}/{item['limit']} characters, {state}):")
-        click.echo("  " + item["text"].replace("\n", "\n  "))
+        click.echo(terminal_safe("  " + item["text"].replace("\n", "\n  "), newlines=True))
 
 
 def _preview(app: App, letters: set[str]) -> list[dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -15,6 +14,7 @@ from lettermon.commands.common import (
     load,
     require_letters,
 )
+from lettermon.output import dumps_json, terminal_safe
 
 
 @click.command()
@@ -62,12 +62,12 @@ def health(config_file: str | None, fmt: str) -> None:
         finally:
             store.db.close()
     if fmt == "json":
-        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+        click.echo(dumps_json(report.as_json(), indent=2))
     elif report.ok:
         click.echo(f"ok: {len(report.letters)} letter(s) polled on time, nothing given up")
     else:
         for problem in report.problems:
-            click.echo(problem)
+            click.echo(terminal_safe(problem))
     if not report.ok:
         sys.exit(EXIT_FAILED)
 
