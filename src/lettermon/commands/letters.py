@@ -151,6 +151,17 @@ def _letter_id(settings: Settings, name: str) -> tuple[Any, int]:
     return store, state.id
 
 
+csv_raw_option = click.option(
+    "--csv-raw", is_flag=True,
+    help="With --format csv: write cells as stored, without the leading ' that stops a "
+         "spreadsheet from running a cell starting with = + - @ as a formula.")
+
+
+def _check_csv_raw(fmt: str, csv_raw: bool) -> None:
+    if csv_raw and fmt != "csv":
+        raise click.UsageError("--csv-raw goes with --format csv")
+
+
 POLL_KEYS = ("at", "count", "ok", "outcome", "http_status", "pages", "bytes", "duration_ms",
              "added", "removed", "crawl", "rows_seen", "error")
 
@@ -161,8 +172,11 @@ POLL_KEYS = ("at", "count", "ok", "outcome", "http_status", "pages", "bytes", "d
 @format_option("table", "json", "csv")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Only the last N polls.")
-def history(name: str, config_file: str | None, fmt: str, limit: int | None) -> None:
+@csv_raw_option
+def history(name: str, config_file: str | None, fmt: str, limit: int | None,
+            csv_raw: bool) -> None:
     """Every poll of letter NAME, oldest first."""
+    _check_csv_raw(fmt, csv_raw)
     with errors_to_exit_codes():
         settings = load(config_file)
         store, letter_id = _letter_id(settings, name)
@@ -180,7 +194,7 @@ def history(name: str, config_file: str | None, fmt: str, limit: int | None) -> 
     if fmt == "json":
         write_json_array(items, out)
     elif fmt == "csv":
-        write_csv(items, POLL_KEYS, out)
+        write_csv(items, POLL_KEYS, out, safe=not csv_raw)
     else:
         rows = [[i["at"][:19].replace("T", " "), "" if i["count"] is None else f"{i['count']:,}",
                  str(i["outcome"]), f"+{i['added']}/-{i['removed']}", str(i["pages"]),
@@ -195,11 +209,13 @@ def history(name: str, config_file: str | None, fmt: str, limit: int | None) -> 
 @click.option("--since", default=None,
               help='Only those first seen since TIME: ISO date/time or a duration ("24h").')
 @click.option("--present", is_flag=True, help="Leave out removed signatories.")
+@csv_raw_option
 def signatories(name: str, config_file: str | None, fmt: str, since: str | None,
-                present: bool) -> None:
+                present: bool, csv_raw: bool) -> None:
     """Signatories of letter NAME, in the order first seen."""
     from lettermon import clock
 
+    _check_csv_raw(fmt, csv_raw)
     with errors_to_exit_codes():
         settings = load(config_file)
         since_iso = None
@@ -210,13 +226,13 @@ def signatories(name: str, config_file: str | None, fmt: str, since: str | None,
                 raise click.BadParameter(str(exc), param_hint="--since") from None
         store, letter_id = _letter_id(settings, name)
         try:
-            _print_signatories(store, letter_id, since_iso, present, fmt)
+            _print_signatories(store, letter_id, since_iso, present, fmt, csv_raw)
         finally:
             store.db.close()
 
 
 def _print_signatories(store: Any, letter_id: int, since: str | None, present: bool,
-                       fmt: str) -> None:
+                       fmt: str, csv_raw: bool = False) -> None:
     views = store.signatories(letter_id, since=since, include_removed=not present)
     out = sys.stdout
     items = ({"fields": v.fields, "first_seen": v.first_seen, "last_seen": v.last_seen,
@@ -231,7 +247,7 @@ def _print_signatories(store: Any, letter_id: int, since: str | None, present: b
             columns.update(dict.fromkeys(item["fields"]))
         flat = ({**i["fields"], "first_seen": i["first_seen"], "removed_at": i["removed_at"]}
                 for i in materialised)
-        write_csv(flat, [*columns, "first_seen", "removed_at"], out)
+        write_csv(flat, [*columns, "first_seen", "removed_at"], out, safe=not csv_raw)
         return
     rows = [[i["first_seen"][:19].replace("T", " "), describe_fields(i["fields"])[:100],
              "removed " + i["removed_at"][:10] if i["removed_at"] else ""] for i in items]
