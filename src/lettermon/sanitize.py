@@ -58,8 +58,8 @@ _HASH_OR_CASH = re.compile(r"#|\$(?=[^\W\d_])")
 # Slack: <!channel> <!here> <!subteam^S1|@team> <@U1> <#C1|general> <https://x|label>;
 # Discord: <@1> <@!1> <@&1> <#1>. Not "<3" nor "a < b".
 _CHAT_TOKEN = re.compile(r"<(?:[!@#]|[a-z][a-z0-9+.-]*:)[^<>]*>", re.IGNORECASE)
-# In a final text, links in angle brackets are the organiser's (Slack: no preview); only
-# mentions go.
+# In a final text, a link in angle brackets (Slack's link syntax) is the organiser's own;
+# only mentions go.
 _CHAT_MENTION_AND_SPACE = re.compile(r"[ \t]*<[!@#][^<>]*>")
 # Words that notify a whole room as plain text: Discord, Mattermost, Matrix ("@room").
 _BROADCAST = re.compile(r"(?<![\w@])@(everyone|here|channel|all|room)\b", re.IGNORECASE)

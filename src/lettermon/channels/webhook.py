@@ -11,7 +11,6 @@ import httpx
 from lettermon.channels.base import Post, Posted
 from lettermon.errors import DuplicatePost, PostError, RateLimited
 from lettermon.retry_after import retry_after_seconds
-from lettermon.sanitize import neutralise_chat_mentions
 from lettermon.settings import WebhookChannel
 from lettermon.textlength import LIMITS, plain_length
 
@@ -21,6 +20,8 @@ log = logging.getLogger(__name__)
 class WebhookPoster:
     """Sends ``{"letter", "milestone", "count", "text", "url", "idempotency_key"}``.
 
+    The text goes out without chat mentions (``<!here>``, ``<@U1>``, ``@everyone``…), so
+    a template cannot ping a Slack or Discord room (``sanitize.neutralise_chat_mentions``).
     2xx is success (the remote id is the response's JSON ``"id"`` if any, else the key);
     409 means the receiver already has this key; 429 asks to wait; other 4xx are permanent.
     Messages name only the host, since webhook URLs often carry a token in their path.
@@ -45,6 +46,8 @@ class WebhookPoster:
         return plain_length(text)
 
     def send(self, post: Post) -> Posted:
+        from lettermon.sanitize import neutralise_chat_mentions
+
         headers = {"Idempotency-Key": post.key}
         if self._secret is not None and self._secret.get_secret_value():
             headers["Authorization"] = f"Bearer {self._secret.get_secret_value()}"
