@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import tomllib
 import unicodedata
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from lettermon.announce.sanitize import clean_name, clean_names, is_blocked
+from lettermon.announce.sanitize import clean_name, clean_names, clean_title, is_blocked
 from lettermon.announce.textlength import url_spans
 
 import widget
@@ -28,6 +31,24 @@ CASES: list[tuple[str, str | None]] = [
     ("Bo @bo.bsky.social", "Bo"),
     ("Cy ＠fullwidth", "Cy"),
     ("Di cy@example.org", "Di"),
+    # Slack and Discord mentions are dropped; "<3" and a lone "<" are not mentions
+    ("<!channel> Ann", "Ann"),
+    ("Bo <!here>", "Bo"),
+    ("<!everyone>", None),
+    ("Cy <@U123ABC>", "Cy"),
+    ("Di <#C123|general>", "Di"),
+    ("Ed <!subteam^S123>", "Ed"),
+    ("Flo <!subteam^S123|@team-leads>", "Flo"),
+    ("Ned <@U1|jane doe> Li", "Ned Li"),
+    ("Gil @everyone", "Gil"),
+    ("Hu @here", "Hu"),
+    ("Io <@123456>", "Io"),
+    ("Jay <@!123456>", "Jay"),
+    ("Kai <@&123456>", "Kai"),
+    ("Lev <#123>", "Lev"),
+    ("Mo <https://evil.example/x|click here>", "Mo"),
+    ("Ola <mailto:o@evil.example|mail me>", "Ola"),
+    ("a < b > c", "a < b > c"),
     # URLs and bare domains are dropped
     ("https://example.org/join?ref=letter&utm=1", None),
     ("Eve https://evil.example.com/x", "Eve"),
@@ -71,22 +92,42 @@ def test_clean_name(raw: str, expected: str | None) -> None:
     assert clean_name(raw) == expected
 
 
-BLOCK = ["spam", "bad word"]
+TITLES: list[tuple[str, str | None]] = [
+    ("Open Letter to Amazon against Police and Government use of Rekognition",
+     "Open Letter to Amazon against Police and Government use of Rekognition"),
+    ("Researchers’ letter: “Stop Rekognition” – 2019 (AI & policing)",
+     "Researchers’ letter: “Stop Rekognition” – 2019 (AI & policing)"),
+    ("@everyone Free crypto at https://evil.com #scam $BTC <!channel>",
+     "Free crypto at scam BTC"),
+    ("\x1b]8;;https://evil\x07click\x1b]8;;\x07 \x1b]0;pwned\x07Letter\x1b[2J",
+     "]8;; ]8;; ]0;pwnedLetter[2J"),
+    ("Open\u202e Letter\u200b <@U123> <#C1|general> @here", "Open Letter"),
+    ("Open   Letter\n\tto Amazon", "Open Letter to Amazon"),
+    ("@everyone https://evil.com <!channel> \u200b", None),
+    ("", None),
+]
 
 
-@pytest.mark.parametrize("raw", [
-    "SPAM king", "ѕраm", "sp\u200bam", "s.p.a.m", "5p4m", "Mr Bad  Word", "ｓｐａｍ",
-    "spám",
-])
-def test_blocklist_sees_through_disguises(raw: str) -> None:
-    assert is_blocked(raw, BLOCK)
-    assert clean_name(raw, blocklist=BLOCK) is None
+@pytest.mark.parametrize(("raw", "expected"), TITLES)
+def test_clean_title(raw: str, expected: str | None) -> None:
+    assert clean_title(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["Spammington", "Jane Doe", "Badword", "Bad Wordsworth"])
-def test_blocklist_matches_whole_words_only(raw: str) -> None:
-    assert not is_blocked(raw, BLOCK)
-    assert clean_name(raw, blocklist=BLOCK) is not None
+def test_a_title_is_capped_at_a_word() -> None:
+    title = clean_title("An open letter " * 20, max_length=50)
+    assert title == "An open letter An open letter An open letter An…"
+
+
+BLOCKLIST_CASES = tomllib.loads(
+    (Path(__file__).parent / "blocklist_cases.toml").read_text(encoding="utf-8"))["case"]
+
+
+@pytest.mark.parametrize("case", BLOCKLIST_CASES, ids=[c["why"] for c in BLOCKLIST_CASES])
+def test_blocklist(case: dict[str, Any]) -> None:
+    name = case["name"] if "name" in case else " ".join(case["fields"])
+    assert is_blocked(name, case["blocklist"]) is case["blocked"]
+    cleaned = clean_name(name, blocklist=case["blocklist"], max_length=200)
+    assert (cleaned is None) is case["blocked"], cleaned
 
 
 def test_clean_names_drops_rejects_and_repeats() -> None:

@@ -346,11 +346,13 @@ def render_page(rows: Sequence[Mapping[str, str]], page: int = 1, *, per_page: i
                 caption: str = "Total Signatures: {count}, showing {per_page} per page",
                 count: int | None = None, thousands: str = ",",
                 caption_in_div: bool = False,
-                columns: Sequence[tuple[str, str]] | None = None) -> str:
+                columns: Sequence[tuple[str, str]] | None = None,
+                title: str = _TITLE) -> str:
     """Render page ``page`` of the whole list ``rows`` as a complete HTML document.
 
     ``count`` is the number the caption shows (default ``len(rows)``); pagination follows
-    ``len(rows)``. A page past the end shows the last page, like the plugin.
+    ``len(rows)``. A page past the end shows the last page, like the plugin. ``title`` is
+    the page's ``<title>`` and ``<h1>``, HTML-escaped as WordPress does.
     """
     cols = FIELDS if columns is None else tuple(columns)
     total_pages = max(1, -(-len(rows) // per_page))
@@ -370,7 +372,7 @@ def render_page(rows: Sequence[Mapping[str, str]], page: int = 1, *, per_page: i
         body = (f'<div class="{list_classes}" id="{anchor}" data-instance="{instance}">\n'
                 f'<div data-action="pdb_list_filter" class="pdb-list-filter">\n'
                 f"{table}{pages}\n{closing}\n</div>\n")
-    return _document(body, path, instance, _TITLE)
+    return _document(body, path, instance, title)
 
 
 def render_signup_only_page(path: str = DEFAULT_PATH) -> str:

@@ -57,7 +57,11 @@ class Announcer:
         """What a post can say at ``at``, from the letter's history."""
         store = self._store
         state = store.letters.by_id(letter_id) if letter_id is not None else None
-        title = letter.title or (state.title if state else None) or letter.name
+        title = letter.title  # the organiser's own text, posted as written
+        if not title:  # the page's title is written by strangers
+            from lettermon.announce.sanitize import clean_title
+
+            title = (clean_title(state.title) if state and state.title else None) or letter.name
         first = store.polls.first_ok(letter_id) if letter_id is not None else None
         previous = (store.milestones.last_announced_below(letter_id, milestone or 0)
                     if letter_id is not None else None)

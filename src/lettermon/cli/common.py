@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from lettermon.errors import ConfigError, LettermonError, LockedError
+from lettermon.terminal import terminal_safe
 
 if TYPE_CHECKING:
     from lettermon.app import App, Wiring
@@ -39,7 +40,7 @@ class Failed(click.ClickException):
         setattr(self, "exit_code", code)  # click ends the process with it  # noqa: B010
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"lettermon: {self.message}", err=True)
+        click.echo(f"lettermon: {terminal_safe(self.message)}", err=True)
 
 
 @contextmanager

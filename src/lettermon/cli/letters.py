@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,14 @@ from lettermon.cli.common import (
     opened,
     wiring,
 )
-from lettermon.cli.output import one_line, write_csv, write_json_array, write_table
+from lettermon.cli.output import (
+    dumps_json,
+    one_line,
+    terminal_safe,
+    write_csv,
+    write_json_array,
+    write_table,
+)
 
 if TYPE_CHECKING:
     from lettermon.announce.sender import Delivery
@@ -78,15 +84,15 @@ def describe_delivery(delivery: Delivery) -> str:
     what = f"{entry.kind} {entry.milestone:,}" if entry.kind == "milestone" else entry.kind
     head = f"{entry.letter}: {what} → {entry.channel}: {delivery.status}"
     if delivery.status == "sent":
-        return f"{head} {delivery.remote_url or ''}".rstrip()
+        return terminal_safe(f"{head} {delivery.remote_url or ''}".rstrip())
     line = f"{head} ({delivery.reason})"
     if delivery.reason and delivery.reason.startswith("dry run"):
         line += "\n  would post: " + entry.text.replace("\n", "\n              ")
-    return line
+    return terminal_safe(line, newlines=True)
 
 
 def _print_report(report: PollReport) -> None:
-    click.echo(summary(report))
+    click.echo(terminal_safe(summary(report)))
     if report.first_run:
         return
     for fields in report.new_signatories:
@@ -109,12 +115,23 @@ def check(names: tuple[str, ...], config_file: str | None, fmt: str, no_post: bo
             app.letters(names), post=not no_post,
             on_report=_print_report if fmt == "text" else None)
     if fmt == "json":
-        click.echo(json.dumps([report_json(r) for r in reports], ensure_ascii=False, indent=2))
+        click.echo(dumps_json([report_json(r) for r in reports], indent=2))
     else:
         for delivery in deliveries:
             click.echo(describe_delivery(delivery))
     if not all(r.ok for r in reports):
         sys.exit(EXIT_FAILED)
+
+
+csv_raw_option = click.option(
+    "--csv-raw", is_flag=True,
+    help="With --format csv: write cells as stored, without the leading ' that stops a "
+         "spreadsheet from running a cell starting with = + - @ as a formula.")
+
+
+def _check_csv_raw(fmt: str, csv_raw: bool) -> None:
+    if csv_raw and fmt != "csv":
+        raise click.UsageError("--csv-raw goes with --format csv")
 
 
 POLL_KEYS = ("at", "count", "ok", "outcome", "http_status", "pages", "bytes", "duration_ms",
@@ -127,8 +144,11 @@ POLL_KEYS = ("at", "count", "ok", "outcome", "http_status", "pages", "bytes", "d
 @format_option("table", "json", "csv")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Only the last N polls.")
-def history(name: str, config_file: str | None, fmt: str, limit: int | None) -> None:
+@csv_raw_option
+def history(name: str, config_file: str | None, fmt: str, limit: int | None,
+            csv_raw: bool) -> None:
     """Every poll of letter NAME, oldest first."""
+    _check_csv_raw(fmt, csv_raw)
     with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
         polls = app.history(name, limit=limit)
     items: list[dict[str, Any]] = [{
@@ -141,7 +161,7 @@ def history(name: str, config_file: str | None, fmt: str, limit: int | None) -> 
     if fmt == "json":
         write_json_array(items, out)
     elif fmt == "csv":
-        write_csv(items, POLL_KEYS, out)
+        write_csv(items, POLL_KEYS, out, safe=not csv_raw)
     else:
         rows = [[i["at"][:19].replace("T", " "), "" if i["count"] is None else f"{i['count']:,}",
                  str(i["outcome"]), f"+{i['added']}/-{i['removed']}", str(i["pages"]),
@@ -156,11 +176,13 @@ def history(name: str, config_file: str | None, fmt: str, limit: int | None) -> 
 @click.option("--since", default=None,
               help='Only those first seen since TIME: ISO date/time or a duration ("24h").')
 @click.option("--present", is_flag=True, help="Leave out removed signatories.")
+@csv_raw_option
 def signatories(name: str, config_file: str | None, fmt: str, since: str | None,
-                present: bool) -> None:
+                present: bool, csv_raw: bool) -> None:
     """Signatories of letter NAME, in the order first seen."""
     from lettermon import clock
 
+    _check_csv_raw(fmt, csv_raw)
     with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
         since_iso = None
         if since:
@@ -168,10 +190,11 @@ def signatories(name: str, config_file: str | None, fmt: str, since: str | None,
                 since_iso = clock.iso(clock.parse_since(since, app.clock()))
             except ValueError as exc:
                 raise click.BadParameter(str(exc), param_hint="--since") from None
-        _print_signatories(app.signatories(name, since=since_iso, present=present), fmt)
+        _print_signatories(app.signatories(name, since=since_iso, present=present), fmt,
+                           csv_raw)
 
 
-def _print_signatories(views: Iterator[Any], fmt: str) -> None:
+def _print_signatories(views: Iterator[Any], fmt: str, csv_raw: bool = False) -> None:
     out = sys.stdout
     items = ({"fields": v.fields, "first_seen": v.first_seen, "last_seen": v.last_seen,
               "removed_at": v.removed_at, "fingerprint": v.fingerprint} for v in views)
@@ -185,7 +208,7 @@ def _print_signatories(views: Iterator[Any], fmt: str) -> None:
             columns.update(dict.fromkeys(item["fields"]))
         flat = ({**i["fields"], "first_seen": i["first_seen"], "removed_at": i["removed_at"]}
                 for i in materialised)
-        write_csv(flat, [*columns, "first_seen", "removed_at"], out)
+        write_csv(flat, [*columns, "first_seen", "removed_at"], out, safe=not csv_raw)
         return
     rows = [[i["first_seen"][:19].replace("T", " "), describe_fields(i["fields"])[:100],
              "removed " + i["removed_at"][:10] if i["removed_at"] else ""] for i in items]
@@ -209,14 +232,14 @@ def probe(url: str, config_file: str | None, fmt: str, show: int) -> None:
         http = wired.load(path).http if path.is_file() else HttpSettings()
         found = read_page(url, http, wired.registry.adapters, wired.transport)
     if fmt == "json":
-        click.echo(json.dumps(found.as_json(show), ensure_ascii=False, indent=2))
+        click.echo(dumps_json(found.as_json(show), indent=2))
         return
     parsed = found.parsed
     click.echo(f"adapter:   {found.adapter}")
     click.echo(f"title:     {one_line(parsed.title or '')}")
     click.echo(f"count:     {parsed.count:,}" if parsed.count is not None else "count:     none")
     click.echo(f"per page:  {parsed.per_page}   pages: {parsed.last_page or 1}")
-    click.echo(f"fields:    {', '.join(found.fields)}")
+    click.echo(f"fields:    {one_line(', '.join(found.fields))}")
     for row in parsed.rows[:show]:
         click.echo(f"  - {describe_fields(dict(row.fields))}")
 

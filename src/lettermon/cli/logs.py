@@ -6,11 +6,12 @@ JSON output. Nothing here ever formats a secret: settings hold them as ``SecretS
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
 from datetime import UTC, datetime
+
+from lettermon.terminal import dumps_json, terminal_safe
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -29,7 +30,14 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return dumps_json(entry, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """Readable lines; page text in a message cannot drive the terminal (see output.py)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().format(record), newlines=True)
 
 
 def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
@@ -41,7 +49,7 @@ def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter(
+        handler.setFormatter(TextFormatter(
             "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"))
     root = logging.getLogger()
     for old in root.handlers[:]:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from lettermon.cli.common import config_option, errors_to_exit_codes, format_option, opened
 from lettermon.cli.letters import describe_delivery
-from lettermon.cli.output import one_line, write_json_array, write_table
+from lettermon.cli.output import (
+    dumps_json,
+    one_line,
+    terminal_safe,
+    write_json_array,
+    write_table,
+)
 
 
 class _OutboxGroup(click.Group):
@@ -93,7 +98,7 @@ def post(name: str | None, config_file: str | None, fmt: str, dry_run: bool) -> 
             return
         items = app.preview(letters)
     if fmt == "json":
-        click.echo(json.dumps([i.as_json() for i in items], ensure_ascii=False, indent=2))
+        click.echo(dumps_json([i.as_json() for i in items], indent=2))
         return
     if not items:
         click.echo("nothing to post: no channels for these letters")
@@ -102,7 +107,7 @@ def post(name: str | None, config_file: str | None, fmt: str, dry_run: bool) -> 
             f"held: {item.held}" if item.held else "preview (nothing due)")
         click.echo(f"{item.letter} → {item.channel} ({item.kind}, "
                    f"{item.length}/{item.limit} characters, {state}):")
-        click.echo("  " + item.text.replace("\n", "\n  "))
+        click.echo(terminal_safe("  " + item.text.replace("\n", "\n  "), newlines=True))
 
 
 COMMANDS = (outbox, post)

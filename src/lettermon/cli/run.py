@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -14,6 +13,7 @@ from lettermon.cli.common import (
     format_option,
     opened,
 )
+from lettermon.cli.output import dumps_json, terminal_safe
 
 
 @click.command()
@@ -37,12 +37,12 @@ def health(config_file: str | None, fmt: str) -> None:
     with errors_to_exit_codes(), opened(config_file) as app:
         report = app.health()
     if fmt == "json":
-        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+        click.echo(dumps_json(report.as_json(), indent=2))
     elif report.ok:
         click.echo(f"ok: {len(report.letters)} letter(s) polled on time, nothing given up")
     else:
         for problem in report.problems:
-            click.echo(problem)
+            click.echo(terminal_safe(problem))
     if not report.ok:
         sys.exit(EXIT_FAILED)
 

@@ -7,6 +7,7 @@ from typing import Literal, TextIO
 
 from lettermon.announce.channels.base import Capabilities, Channel, ChannelContext, Post, Posted
 from lettermon.settings import ChannelSettings
+from lettermon.terminal import terminal_safe
 
 
 class ConsoleSettings(ChannelSettings):
@@ -34,6 +35,6 @@ class ConsolePoster(Channel):
         lines = [header, post.text]
         if post.image is not None:
             lines.append(f"[image, {len(post.image):,} bytes: {post.image_alt or 'no alt text'}]")
-        stream.write("\n".join(lines) + "\n")
+        stream.write(terminal_safe("\n".join(lines), newlines=True) + "\n")
         stream.flush()
         return Posted(remote_id=post.key)

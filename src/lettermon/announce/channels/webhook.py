@@ -30,6 +30,8 @@ class WebhookSettings(ChannelSettings):
 class WebhookPoster(Channel):
     """Sends ``{"letter", "milestone", "count", "text", "url", "idempotency_key"}``.
 
+    The text goes out without chat mentions (``<!here>``, ``<@U1>``, ``@everyone``…), so
+    a template cannot ping a Slack or Discord room (``sanitize.neutralise_chat_mentions``).
     2xx is success (the remote id is the response's JSON ``"id"`` if any, else the key);
     409 means the receiver already has this key; 429 asks to wait; other 4xx are permanent.
     Messages name only the host, since webhook URLs often carry a token in their path.
@@ -57,12 +59,15 @@ class WebhookPoster(Channel):
         return f"WebhookPoster(name={self.name!r}, host={self._host!r})"
 
     def send(self, post: Post) -> Posted:
+        from lettermon.announce.sanitize import neutralise_chat_mentions
+
         headers = {"Idempotency-Key": post.key}
         if self._secret is not None and self._secret.get_secret_value():
             headers["Authorization"] = f"Bearer {self._secret.get_secret_value()}"
         payload = {
             "letter": post.letter, "milestone": post.milestone, "count": post.count,
-            "text": post.text, "url": post.url, "idempotency_key": post.key,
+            "text": neutralise_chat_mentions(post.text), "url": post.url,
+            "idempotency_key": post.key,
         }
         try:
             response = self._client.post(self._url, json=payload, headers=headers)
