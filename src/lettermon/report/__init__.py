@@ -1,0 +1,1 @@
+"""Reports: charts, breakdowns and exports of a letter's history."""
