@@ -1,7 +1,7 @@
 """Writing posts: templates filled with a milestone's figures, fitted to each network.
 
 Every variable is pre-formatted text. Signatory names are hostile input: they pass
-through :mod:`lettermon.sanitize` and are the first thing dropped when a post is too long.
+through :mod:`lettermon.announce.sanitize` and are the first thing dropped when a post is too long.
 """
 
 from __future__ import annotations
