@@ -17,15 +17,41 @@ class ConfigError(LettermonError):
 
 
 class FetchError(LettermonError):
-    """A page could not be fetched (network, HTTP status, size, redirect)."""
+    """A page could not be fetched (network, HTTP status, size, redirect).
+
+    ``kind`` names the failure for code that classifies it; ``status`` is the HTTP status
+    of the last response when there was one.
+    """
 
     kind = "network"
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class HttpStatusError(FetchError):
+    """The site answered with a status that is not a page (404, a 5xx after the retries)."""
+
+    kind = "http"
 
 
 class BlockedError(FetchError):
     """The site answered with a bot challenge ("checking your browser") instead of the page."""
 
     kind = "blocked"
+
+
+class FetchTimeout(FetchError):
+    """No complete response came within the request's or the poll's deadline."""
+
+    kind = "timeout"
+
+
+class TooLarge(FetchError):
+    """The response, once decoded, is over the size cap."""
+
+    kind = "too_large"
 
 
 class ParseError(LettermonError):

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from lettermon import __version__
-from lettermon.errors import BlockedError, FetchError
+from lettermon.errors import BlockedError, FetchError, FetchTimeout, HttpStatusError, TooLarge
 from lettermon.models import FetchResult
 from lettermon.retry_after import retry_after_seconds
 from lettermon.settings import HttpSettings
@@ -116,8 +116,8 @@ class Fetcher:
             same_origin_as: str | None = None) -> FetchResult:
         """Fetch ``url``; a 304 comes back with ``not_modified=True`` and an empty body.
 
-        Raises :class:`BlockedError` for a bot challenge and :class:`FetchError` for
-        everything else that is not a usable 200 or 304.
+        Raises :class:`BlockedError` for a bot challenge and :class:`FetchError` (with its
+        ``kind`` and the last ``status``) for everything else that is not a usable 200 or 304.
         """
         home = origin(same_origin_as or url)
         if origin(url) != home:
@@ -136,25 +136,29 @@ class Fetcher:
             if status in (301, 302, 303, 307, 308):
                 location = response_headers.get("location")
                 if not location:
-                    raise FetchError(f"HTTP {status} redirect without a Location from {url}")
+                    raise HttpStatusError(f"HTTP {status} redirect without a Location from {url}",
+                                          status=status)
                 target = str(httpx.URL(url).join(location))
                 if origin(target) != home:
-                    raise FetchError(
-                        f"redirected to another site ({urlsplit(target).netloc}); not following")
+                    raise HttpStatusError(
+                        f"redirected to another site ({urlsplit(target).netloc}); not following",
+                        status=status)
                 url = target
                 continue
             break
         else:
-            raise FetchError(f"more than {_MAX_REDIRECTS} redirects from {url}")
+            raise HttpStatusError(f"more than {_MAX_REDIRECTS} redirects from {url}",
+                                  status=status)
         elapsed = time.monotonic() - started
         if status == 304:
             return FetchResult(url, 304, b"", response_headers.get("etag") or etag,
                                response_headers.get("last-modified") or last_modified,
                                True, elapsed, requests)
         if looks_like_challenge(status, body):
-            raise BlockedError(f"blocked by a bot challenge page (HTTP {status}) at {url}")
+            raise BlockedError(f"blocked by a bot challenge page (HTTP {status}) at {url}",
+                               status=status)
         if status != 200:
-            raise FetchError(f"HTTP {status} from {url}")
+            raise HttpStatusError(f"HTTP {status} from {url}", status=status)
         return FetchResult(url, status, body, response_headers.get("etag"),
                            response_headers.get("last-modified"), False, elapsed, requests)
 
@@ -181,7 +185,8 @@ class Fetcher:
             if attempt > self._settings.retries or spent + wait > budget:
                 if status:
                     if status in _RETRY_STATUSES and attempt > 1:
-                        raise FetchError(f"HTTP {status} from {url} after {attempt} attempts")
+                        raise HttpStatusError(f"HTTP {status} from {url} after {attempt} attempts",
+                                              status=status)
                     return status, body, response_headers, attempt
                 raise FetchError(f"cannot connect to {urlsplit(url).netloc}: "
                                  f"{_reason(error)}") from error
@@ -190,28 +195,32 @@ class Fetcher:
 
     def _get_once(self, url: str, headers: dict[str, str]) -> tuple[int, bytes, httpx.Headers]:
         cap = self._settings.max_bytes
+        status: int | None = None
         try:
             with self._client.stream("GET", url, headers=headers) as response:
+                status = response.status_code
                 length = response.headers.get("content-length")
                 if length and length.isdigit() and int(length) > cap:
-                    raise FetchError(f"response from {url} is {int(length):,} bytes, "
-                                     f"over the {cap:,}-byte cap")
+                    raise TooLarge(f"response from {url} is {int(length):,} bytes, "
+                                   f"over the {cap:,}-byte cap", status=status)
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     if size > cap:
-                        raise FetchError(f"response from {url} is over the {cap:,}-byte cap")
+                        raise TooLarge(f"response from {url} is over the {cap:,}-byte cap",
+                                       status=status)
                     chunks.append(chunk)
-                return response.status_code, b"".join(chunks), response.headers
+                return status, b"".join(chunks), response.headers
         except (httpx.ConnectError, httpx.ConnectTimeout):
             raise
         except httpx.RemoteProtocolError as exc:
-            raise FetchError(f"truncated or malformed response from {url}: {exc}") from exc
+            raise FetchError(f"truncated or malformed response from {url}: {exc}",
+                             status=status) from exc
         except httpx.TimeoutException as exc:
-            raise FetchError(f"timed out reading {url}") from exc
+            raise FetchTimeout(f"timed out reading {url}", status=status) from exc
         except httpx.HTTPError as exc:
-            raise FetchError(f"cannot fetch {url}: {_reason(exc)}") from exc
+            raise FetchError(f"cannot fetch {url}: {_reason(exc)}", status=status) from exc
 
     def close(self) -> None:
         self._client.close()

@@ -127,7 +127,8 @@ class Poller:
             pages = 1 if first_fetch else 0
             return self._failed(letter, state, at, started, outcome, reason, first_fetch,
                                 count=count if outcome == "suspect" else None,
-                                pages=pages, size=len(first_fetch.body) if first_fetch else 0)
+                                pages=pages, size=len(first_fetch.body) if first_fetch else 0,
+                                status=exc.status if isinstance(exc, FetchError) else None)
 
     def _finish(self, letter: LetterSettings, state: LetterState, poll_id: int,
                 record: PollRecord) -> None:
@@ -185,10 +186,11 @@ class Poller:
 
     def _failed(self, letter: LetterSettings, state: LetterState, at: str, started: float,
                 outcome: Outcome, reason: str, first: FetchResult | None, *,
-                count: int | None, pages: int, size: int) -> PollReport:
+                count: int | None, pages: int, size: int,
+                status: int | None = None) -> PollReport:
         record = PollRecord(
             at=at, count=count, outcome=outcome,
-            http_status=first.status if first else None, pages=pages, bytes=size,
+            http_status=first.status if first else status, pages=pages, bytes=size,
             duration_ms=_ms(started), error=reason)
         with self._store.db.transaction():
             poll_id = self._store.start_poll(state.id, at)
