@@ -2,7 +2,8 @@
 
 Retries happen only here, at the network edge, and only for connect errors, 429 and 5xx,
 honouring ``Retry-After`` within a total budget. Redirects are followed by hand so that
-a letter can never lead lettermon to another site.
+a letter can never lead lettermon to another site. The size cap counts decoded bytes as
+they are decoded (:mod:`lettermon.decoding`), so a compression bomb stops at the cap.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import httpx
 
 from lettermon import __version__
+from lettermon.decoding import DecodingError, accept_encoding, decoded
 from lettermon.errors import BlockedError, FetchError, FetchTimeout, HttpStatusError, TooLarge
 from lettermon.models import FetchResult
 from lettermon.retry_after import retry_after_seconds
@@ -72,7 +74,8 @@ def make_client(settings: HttpSettings, transport: httpx.BaseTransport | None = 
     return httpx.Client(
         timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
         headers={"User-Agent": user_agent(settings.contact_url),
-                 "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
+                 "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+                 "Accept-Encoding": accept_encoding()},
         follow_redirects=False,
         limits=limits,
         transport=transport,
@@ -205,15 +208,18 @@ class Fetcher:
                                    f"over the {cap:,}-byte cap", status=status)
                 chunks: list[bytes] = []
                 size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
+                for piece in _body(response, cap, url):
+                    size += len(piece)
                     if size > cap:
                         raise TooLarge(f"response from {url} is over the {cap:,}-byte cap",
                                        status=status)
-                    chunks.append(chunk)
+                    chunks.append(piece)
                 return status, b"".join(chunks), response.headers
         except (httpx.ConnectError, httpx.ConnectTimeout):
             raise
+        except DecodingError as exc:
+            raise FetchError(f"cannot read the response from {url}: {exc}",
+                             status=status) from exc
         except httpx.RemoteProtocolError as exc:
             raise FetchError(f"truncated or malformed response from {url}: {exc}",
                              status=status) from exc
@@ -224,6 +230,24 @@ class Fetcher:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _body(response: httpx.Response, cap: int, url: str) -> Iterator[bytes]:
+    """The body decoded, in bounded pieces, as it is read."""
+    if response.is_stream_consumed:  # made in memory (a mock transport), decoded by httpx
+        return iter([response.content])
+    return decoded(_raw(response, cap, url), response.headers.get("content-encoding"))
+
+
+def _raw(response: httpx.Response, cap: int, url: str) -> Iterator[bytes]:
+    """The body as sent; never more than ``cap`` bytes of it."""
+    size = 0
+    for chunk in response.iter_raw():
+        size += len(chunk)
+        if size > cap:
+            raise TooLarge(f"response from {url} is over the {cap:,}-byte cap",
+                           status=response.status_code)
+        yield chunk
 
 
 def _reason(exc: Exception) -> str:
