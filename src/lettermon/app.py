@@ -112,7 +112,8 @@ def build_app(settings: Settings, *, transport: httpx.BaseTransport | None = Non
     announcer = Announcer(settings, store, ledger)
     alerts = Alerts(settings, store, ledger)
     poller = Poller(store, fetcher, progress=progress, stopping=stopping,
-                    hooks=(announcer, alerts, *extra_hooks))
+                    hooks=(announcer, alerts, *extra_hooks),
+                    deadline=settings.http.poll_deadline)
     sender = Sender(store, ledger, {c.name: c for c in settings.channels},
                     channel_factory(settings, store, channel_options),
                     image=chart_image(store), on_give_up=alerts.post_given_up)

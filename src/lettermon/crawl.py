@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from lettermon.errors import Interrupted, ParseError
-from lettermon.fetch import Fetcher
+from lettermon.fetch import Deadline, Fetcher
 from lettermon.models import FetchResult, ParsedPage, Row
 from lettermon.sources.base import SourceAdapter
 from lettermon.store.repo import Store
@@ -50,6 +50,7 @@ class Reader:
     first: Page
     on_page: Callable[[Page], None] | None = None
     stopping: Callable[[], bool] | None = None
+    deadline: Deadline | None = None  # the poll's: every page read shares it
     requests: int = 0
     bytes: int = 0
 
@@ -89,7 +90,7 @@ class Reader:
     def read(self, url: str, number: int) -> Page:
         if self.stopping is not None and self.stopping():
             raise Interrupted(f"stopped before page {number}")
-        result = self.fetcher.get(url, same_origin_as=self.letter_url)
+        result = self.fetcher.get(url, same_origin_as=self.letter_url, deadline=self.deadline)
         self.requests += result.requests
         self.bytes += len(result.body)
         parsed = self.adapter.parse(result.body, result.url)

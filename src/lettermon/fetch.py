@@ -2,8 +2,19 @@
 
 Retries happen only here, at the network edge, and only for connect errors, 429 and 5xx,
 honouring ``Retry-After`` within a total budget. Redirects are followed by hand so that
-a letter can never lead lettermon to another site. The size cap counts decoded bytes as
-they are decoded (:mod:`lettermon.decoding`), so a compression bomb stops at the cap.
+a letter can never lead lettermon to another site.
+
+Every request ends in bounded time. A deadline (``http.deadline``, or the poll's, if that
+comes first) counts from the request's start across redirects, retries and the waits
+between them; the size cap counts decoded bytes as they are decoded (:mod:`lettermon.decoding`),
+so a compressed bomb stops at the cap. httpx's own timeouts bound each socket operation,
+not a whole response, and nothing interrupts a thread blocked in ``recv``; so each
+exchange runs on a short-lived daemon thread while the calling thread waits for it in
+slices of :data:`SLICE` seconds, checking the deadline. A request the caller gave up on is
+told to stop, which it does at its next chunk, or when its socket read times out; until
+then it keeps its per-host slot, so the per-host limit holds. This needs no change to
+httpx or to how sockets are made, and the thread costs far less than the request it
+carries.
 """
 
 from __future__ import annotations
@@ -12,17 +23,28 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
 
 from lettermon import __version__
 from lettermon.decoding import DecodingError, accept_encoding, decoded
-from lettermon.errors import BlockedError, FetchError, FetchTimeout, HttpStatusError, TooLarge
+from lettermon.errors import (
+    BlockedError,
+    FetchError,
+    FetchTimeout,
+    HttpStatusError,
+    TooLarge,
+)
 from lettermon.models import FetchResult
 from lettermon.retry_after import retry_after_seconds
 from lettermon.settings import HttpSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +56,35 @@ _CHALLENGE_MARKERS = (
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MAX_REDIRECTS = 5
 
+SLICE = 0.1
+"""Seconds between two looks at the deadline while waiting."""
+
+Answer = tuple[int, bytes, httpx.Headers]
+
 
 def user_agent(contact_url: str) -> str:
     return f"lettermon/{__version__} (+{contact_url})"
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """The time by which something must be over, on the ``time.monotonic()`` clock.
+
+    ``label`` is how a message names it: ``"60s"``, ``"the poll's 10m deadline"``.
+    """
+
+    at: float
+    label: str
+
+    @classmethod
+    def after(cls, seconds: float, label: str | None = None) -> Deadline:
+        return cls(time.monotonic() + seconds, label or f"{seconds:g}s")
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def earlier(self, other: Deadline | None) -> Deadline:
+        return other if other is not None and other.at < self.at else self
 
 
 class _LazyTLSTransport(httpx.BaseTransport):
@@ -116,11 +164,14 @@ class Fetcher:
             return slot
 
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-            same_origin_as: str | None = None) -> FetchResult:
+            same_origin_as: str | None = None, deadline: Deadline | None = None
+            ) -> FetchResult:
         """Fetch ``url``; a 304 comes back with ``not_modified=True`` and an empty body.
 
-        Raises :class:`BlockedError` for a bot challenge and :class:`FetchError` (with its
-        ``kind`` and the last ``status``) for everything else that is not a usable 200 or 304.
+        The request ends by its own deadline (``http.deadline``) or by ``deadline``, the
+        caller's, whichever comes first. Raises :class:`BlockedError` for a bot challenge
+        and :class:`FetchError` (with its ``kind`` and the last ``status``) for everything
+        else that is not a usable 200 or 304.
         """
         home = origin(same_origin_as or url)
         if origin(url) != home:
@@ -131,10 +182,12 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         started = time.monotonic()
+        own = self._settings.request_deadline
+        limit = Deadline(started + own, f"{own:g}s").earlier(deadline)
         requests = 0
         for _ in range(_MAX_REDIRECTS + 1):
             status, body, response_headers, requests_made = self._get_with_retries(
-                url, headers, started)
+                url, headers, started, limit)
             requests += requests_made
             if status in (301, 302, 303, 307, 308):
                 location = response_headers.get("location")
@@ -165,15 +218,14 @@ class Fetcher:
         return FetchResult(url, status, body, response_headers.get("etag"),
                            response_headers.get("last-modified"), False, elapsed, requests)
 
-    def _get_with_retries(self, url: str, headers: dict[str, str], started: float
-                          ) -> tuple[int, bytes, httpx.Headers, int]:
+    def _get_with_retries(self, url: str, headers: dict[str, str], started: float,
+                          limit: Deadline) -> tuple[int, bytes, httpx.Headers, int]:
         budget = self._settings.retry_budget
         attempt = 0
         while True:
             attempt += 1
             try:
-                with self._slot(url):
-                    status, body, response_headers = self._get_once(url, headers)
+                status, body, response_headers = self._exchange(url, headers, limit)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 error: Exception = exc
                 status, body, response_headers, wait = 0, b"", httpx.Headers(), None
@@ -185,7 +237,8 @@ class Fetcher:
             if wait is None:
                 wait = min(30.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)  # noqa: S311
             spent = time.monotonic() - started
-            if attempt > self._settings.retries or spent + wait > budget:
+            if (attempt > self._settings.retries or spent + wait > budget
+                    or wait >= limit.remaining()):
                 if status:
                     if status in _RETRY_STATUSES and attempt > 1:
                         raise HttpStatusError(f"HTTP {status} from {url} after {attempt} attempts",
@@ -196,19 +249,46 @@ class Fetcher:
             log.info("retrying %s in %.1fs (%s)", url, wait, _reason(error))
             self._sleep(wait)
 
-    def _get_once(self, url: str, headers: dict[str, str]) -> tuple[int, bytes, httpx.Headers]:
+    def _exchange(self, url: str, headers: dict[str, str], limit: Deadline) -> Answer:
+        """One GET on its own thread, waited for until it ends or the deadline passes; the
+        thread holds the host's slot for as long as it runs."""
+        exchange = _Exchange()
+        self._check(url, limit, exchange)
+        slot = self._slot(url)
+        while not slot.acquire(timeout=SLICE):
+            self._check(url, limit, exchange)
+        try:
+            threading.Thread(target=exchange.run, args=(self._get_once, url, headers, slot.release),
+                             name=f"fetch {urlsplit(url).netloc}", daemon=True).start()
+        except BaseException:
+            slot.release()
+            raise
+        while not exchange.done.wait(SLICE):
+            try:
+                self._check(url, limit, exchange)
+            except BaseException:
+                exchange.abandoned.set()
+                raise
+        return exchange.outcome()
+
+    def _check(self, url: str, limit: Deadline, exchange: _Exchange) -> None:
+        if limit.remaining() <= 0:
+            raise FetchTimeout(f"no complete response from {urlsplit(url).netloc} "
+                               f"within {limit.label}", status=exchange.status)
+
+    def _get_once(self, url: str, headers: dict[str, str], exchange: _Exchange) -> Answer:
+        """Runs on the exchange's thread."""
         cap = self._settings.max_bytes
-        status: int | None = None
         try:
             with self._client.stream("GET", url, headers=headers) as response:
-                status = response.status_code
+                status = exchange.status = response.status_code
                 length = response.headers.get("content-length")
                 if length and length.isdigit() and int(length) > cap:
                     raise TooLarge(f"response from {url} is {int(length):,} bytes, "
                                    f"over the {cap:,}-byte cap", status=status)
                 chunks: list[bytes] = []
                 size = 0
-                for piece in _body(response, cap, url):
+                for piece in _body(response, exchange, cap, url):
                     size += len(piece)
                     if size > cap:
                         raise TooLarge(f"response from {url} is over the {cap:,}-byte cap",
@@ -219,35 +299,72 @@ class Fetcher:
             raise
         except DecodingError as exc:
             raise FetchError(f"cannot read the response from {url}: {exc}",
-                             status=status) from exc
+                             status=exchange.status) from exc
         except httpx.RemoteProtocolError as exc:
             raise FetchError(f"truncated or malformed response from {url}: {exc}",
-                             status=status) from exc
+                             status=exchange.status) from exc
         except httpx.TimeoutException as exc:
-            raise FetchTimeout(f"timed out reading {url}", status=status) from exc
+            raise FetchTimeout(f"timed out reading {url}", status=exchange.status) from exc
         except httpx.HTTPError as exc:
-            raise FetchError(f"cannot fetch {url}: {_reason(exc)}", status=status) from exc
+            raise FetchError(f"cannot fetch {url}: {_reason(exc)}",
+                             status=exchange.status) from exc
 
     def close(self) -> None:
         self._client.close()
 
 
-def _body(response: httpx.Response, cap: int, url: str) -> Iterator[bytes]:
+def _body(response: httpx.Response, exchange: _Exchange, cap: int, url: str
+          ) -> Iterator[bytes]:
     """The body decoded, in bounded pieces, as it is read."""
     if response.is_stream_consumed:  # made in memory (a mock transport), decoded by httpx
         return iter([response.content])
-    return decoded(_raw(response, cap, url), response.headers.get("content-encoding"))
+    return decoded(_raw(response, exchange, cap, url), response.headers.get("content-encoding"))
 
 
-def _raw(response: httpx.Response, cap: int, url: str) -> Iterator[bytes]:
-    """The body as sent; never more than ``cap`` bytes of it."""
+def _raw(response: httpx.Response, exchange: _Exchange, cap: int, url: str
+         ) -> Iterator[bytes]:
+    """The body as sent, until the caller gives up; never more than ``cap`` bytes of it."""
     size = 0
     for chunk in response.iter_raw():
+        if exchange.abandoned.is_set():
+            raise _Abandoned
         size += len(chunk)
         if size > cap:
             raise TooLarge(f"response from {url} is over the {cap:,}-byte cap",
                            status=response.status_code)
         yield chunk
+
+
+class _Abandoned(Exception):
+    """The caller stopped waiting for this exchange (its deadline passed)."""
+
+
+class _Exchange:
+    """One request on its own thread: its outcome, and the flags both threads look at."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.abandoned = threading.Event()
+        self.status: int | None = None
+        self._answer: Answer | None = None
+        self._error: Exception | None = None
+
+    def run(self, work: Callable[[str, dict[str, str], _Exchange], Answer], url: str,
+            headers: dict[str, str], release: Callable[[], None]) -> None:
+        try:
+            self._answer = work(url, headers, self)
+        except Exception as exc:  # noqa: BLE001 - raised again in the thread that waits
+            self._error = exc
+        finally:
+            release()
+            self.done.set()
+
+    def outcome(self) -> Answer:
+        if self._error is not None:
+            raise self._error
+        if self._answer is None:  # run() always sets one or the other
+            raise FetchError("the request ended without an answer")
+        return self._answer
 
 
 def _reason(exc: Exception) -> str:

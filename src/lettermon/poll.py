@@ -16,8 +16,9 @@ from typing import Protocol
 
 from lettermon import clock
 from lettermon.crawl import Classifier, Page, Progress, Reader, full, incremental
+from lettermon.durations import format_duration
 from lettermon.errors import BlockedError, FetchError, LettermonError, ParseError
-from lettermon.fetch import Fetcher
+from lettermon.fetch import Deadline, Fetcher
 from lettermon.models import FetchResult, Outcome, ParsedPage
 from lettermon.settings import LetterSettings
 from lettermon.sources import adapter_for
@@ -87,8 +88,10 @@ class Poller:
                  now: Callable[[], datetime] = clock.now,
                  progress: Callable[[str], Progress | None] | None = None,
                  hooks: Sequence[PollHook] = (),
-                 stopping: Callable[[], bool] | None = None) -> None:
+                 stopping: Callable[[], bool] | None = None,
+                 deadline: float = 600.0) -> None:
         self._store = store
+        self._deadline = deadline  # seconds one poll may take, all its pages included
         self._stopping = stopping
         self._hooks = tuple(hooks)
         self._fetcher = fetcher
@@ -97,6 +100,8 @@ class Poller:
 
     def poll(self, letter: LetterSettings) -> PollReport:
         started = time.monotonic()
+        deadline = Deadline.after(
+            self._deadline, f"the poll's {format_duration(self._deadline)} deadline")
         at = clock.iso(self._now())
         url = str(letter.url)
         state = self._store.ensure_letter(letter.name, url, at)
@@ -107,7 +112,7 @@ class Poller:
         try:
             first_fetch = self._fetcher.get(
                 url, etag=state.etag if conditional else None,
-                last_modified=state.last_modified if conditional else None)
+                last_modified=state.last_modified if conditional else None, deadline=deadline)
             if first_fetch.not_modified:
                 return self._unchanged(letter, state, at, first_fetch, started)
             adapter = adapter_for(letter, first_fetch.body)
@@ -120,7 +125,7 @@ class Poller:
             if digest == state.page1_digest and not full_due:
                 return self._unchanged(letter, state, at, first_fetch, started, parsed.count)
             reader = Reader(self._fetcher, adapter, url, Page(1, first_fetch, parsed),
-                            stopping=self._stopping)
+                            stopping=self._stopping, deadline=deadline)
             return self._crawl(letter, state, reader, at, started, digest, full_due)
         except (FetchError, ParseError, _Abort) as exc:
             outcome, reason = _describe(exc)
