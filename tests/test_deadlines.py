@@ -1,26 +1,29 @@
-"""Every request and every poll ends in bounded time."""
+"""Every request and every poll ends in bounded time; a stop ends them within seconds."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import Result
 
-from lettermon.errors import FetchError
+from lettermon.errors import FetchError, Interrupted
 from lettermon.fetch import Deadline, Fetcher, make_client
 from lettermon.settings import HttpSettings
 
 import widget
 from conftest import write_config
-from hostile_server import Connection, answer, drip, head, serve_raw
+from hostile_server import Connection, answer, drip, head, serve_raw, stall
 from letter_server import LetterSite, serve
 
 LETTERMON = str(Path(sys.executable).parent / "lettermon")
@@ -153,3 +156,106 @@ def test_a_poll_shares_one_deadline_across_its_pages(
     history = json.loads(run_cli("history", "rekognition", "--format", "json", "--config",
                                  str(config_for(site))).output)
     assert [p["outcome"] for p in history] == ["partial"]
+
+
+# -- cancellation ---------------------------------------------------------------------------
+
+def cancel_after(seconds: float) -> threading.Event:
+    flag = threading.Event()
+    threading.Timer(seconds, flag.set).start()
+    return flag
+
+
+def test_cancelling_ends_a_stalled_request_within_a_second() -> None:
+    with serve_raw(stall(40)) as server:
+        flag = cancel_after(0.5)
+        client = fetcher(settings(timeout=30), cancel=flag.is_set)
+        started = time.monotonic()
+        with pytest.raises(Interrupted):
+            client.get(server.url)
+        elapsed = time.monotonic() - started
+        client.close()
+    assert elapsed < 1.5
+
+
+def test_cancelling_ends_a_retry_wait_at_once() -> None:
+    with serve_raw(busy_then_ok("20")) as server:
+        flag = cancel_after(0.5)
+        client = fetcher(settings(timeout=30, deadline=60), cancel=flag.is_set)
+        started = time.monotonic()
+        with pytest.raises(Interrupted):
+            client.get(server.url)
+        elapsed = time.monotonic() - started
+        client.close()
+    assert elapsed < 1.5
+    assert len(server.heads) == 1
+
+
+def test_an_abandoned_request_keeps_its_host_slot_until_it_ends() -> None:
+    with serve_raw(stall(1.5, then=b"<html>late</html>")) as server:
+        http = settings(per_host=1)
+        flag = cancel_after(0.3)
+        client = fetcher(http, cancel=flag.is_set)
+        with pytest.raises(Interrupted):
+            client.get(server.url)
+        flag.clear()
+        started = time.monotonic()
+        result = client.get(server.url)  # waits for the slot the abandoned request holds
+        elapsed = time.monotonic() - started
+        client.close()
+    assert result.body == b"<html>late</html>"
+    assert server.peak == 1  # never two requests in flight to the host
+    assert elapsed > 1.0
+
+
+# -- lettermon run stops within 10 seconds ----------------------------------------------------
+
+def polls(database: Path) -> list[tuple[Any, ...]]:
+    try:
+        with sqlite3.connect(database) as db:
+            return db.execute("SELECT outcome FROM polls").fetchall()
+    except sqlite3.OperationalError:
+        return []
+
+
+@pytest.fixture(params=["drip", "stall", "retry_wait"])
+def hostile(request: pytest.FixtureRequest) -> Iterator[tuple[str, Any, dict[str, str]]]:
+    behaviours = {
+        "drip": (drip(every=0.3, for_at_most=40), {"LETTERMON_HTTP__TIMEOUT": "5s"}),
+        "stall": (stall(40), {"LETTERMON_HTTP__TIMEOUT": "30s"}),
+        "retry_wait": (busy_then_ok("30"), {"LETTERMON_HTTP__RETRY_BUDGET": "60s",
+                                            "LETTERMON_HTTP__DEADLINE": "90s"}),
+    }
+    respond, variables = behaviours[request.param]
+    with serve_raw(respond) as server:
+        yield request.param, server, variables
+
+
+@pytest.mark.slow
+def test_sigterm_stops_run_within_10_s_mid_request(
+        hostile: tuple[str, Any, dict[str, str]], tmp_path: Path) -> None:
+    name, server, variables = hostile
+    database = tmp_path / "lettermon.sqlite3"
+    cfg = write_config(tmp_path / "lettermon.toml", server.url, database=database,
+                       letter_extra='interval = "1h"')
+    worker = subprocess.Popen([LETTERMON, "run", "--config", str(cfg)], env=env(**variables),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not server.heads and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.heads, "the worker never asked for the page"
+        time.sleep(0.5)  # in the middle of the answer, or of the wait before a retry
+        stopping = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=15)
+        took = time.monotonic() - stopping
+    finally:
+        worker.kill()
+    print(f"{name}: SIGTERM to exit {took:.2f}s")
+    assert worker.returncode == 0, err
+    assert took < 10
+    assert "stopped by shutdown" in err
+    assert polls(database) == []  # nothing half-written
+    with sqlite3.connect(database) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

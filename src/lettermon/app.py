@@ -105,9 +105,16 @@ def build_app(settings: Settings, *, transport: httpx.BaseTransport | None = Non
               progress: Callable[[str], Progress | None] | None = None,
               channel_options: dict[str, dict[str, Any]] | None = None,
               extra_hooks: tuple[PollHook, ...] = (),
-              stopping: Callable[[], bool] | None = None) -> App:
+              stopping: Callable[[], bool] | None = None,
+              cancel: Callable[[], bool] | None = None) -> App:
+    """Build everything a command needs.
+
+    ``stopping`` tells a long crawl to stop between pages; ``cancel`` tells the fetcher to
+    give up a request in flight or a wait before a retry (both raise
+    :class:`~lettermon.errors.Interrupted`, and the poll is rolled back).
+    """
     store = open_store(settings)
-    fetcher = Fetcher(make_client(settings.http, transport), settings.http)
+    fetcher = Fetcher(make_client(settings.http, transport), settings.http, cancel=cancel)
     ledger = Ledger(store.db)
     announcer = Announcer(settings, store, ledger)
     alerts = Alerts(settings, store, ledger)

@@ -7,14 +7,15 @@ a letter can never lead lettermon to another site.
 Every request ends in bounded time. A deadline (``http.deadline``, or the poll's, if that
 comes first) counts from the request's start across redirects, retries and the waits
 between them; the size cap counts decoded bytes as they are decoded (:mod:`lettermon.decoding`),
-so a compressed bomb stops at the cap. httpx's own timeouts bound each socket operation,
-not a whole response, and nothing interrupts a thread blocked in ``recv``; so each
-exchange runs on a short-lived daemon thread while the calling thread waits for it in
-slices of :data:`SLICE` seconds, checking the deadline. A request the caller gave up on is
-told to stop, which it does at its next chunk, or when its socket read times out; until
-then it keeps its per-host slot, so the per-host limit holds. This needs no change to
-httpx or to how sockets are made, and the thread costs far less than the request it
-carries.
+so a compressed bomb stops at the cap; and a cancellation (a stop of ``lettermon run``)
+ends a request within a fraction of a second. httpx's own timeouts bound each socket
+operation, not a whole response, and nothing interrupts a thread blocked in ``recv``; so
+each exchange runs on a short-lived daemon thread while the calling thread waits for it in
+slices of :data:`SLICE` seconds, checking the deadline and the cancellation. A request the
+caller gave up on is told to stop, which it does at its next chunk, or when its socket
+read times out; until then it keeps its per-host slot, so the per-host limit holds. This
+needs no change to httpx or to how sockets are made, and the thread costs far less than
+the request it carries.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from lettermon.errors import (
     FetchError,
     FetchTimeout,
     HttpStatusError,
+    Interrupted,
     TooLarge,
 )
 from lettermon.models import FetchResult
@@ -57,7 +59,7 @@ _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MAX_REDIRECTS = 5
 
 SLICE = 0.1
-"""Seconds between two looks at the deadline while waiting."""
+"""Seconds between two looks at the deadline and the cancellation while waiting."""
 
 Answer = tuple[int, bytes, httpx.Headers]
 
@@ -145,13 +147,20 @@ def looks_like_challenge(status: int, body: bytes) -> bool:
 
 
 class Fetcher:
-    """GETs pages of one site family with the limits from :class:`HttpSettings`."""
+    """GETs pages of one site family with the limits from :class:`HttpSettings`.
+
+    ``cancel`` is asked, while a request is in flight or waits to be retried, whether to
+    give up; once it answers true, :meth:`get` raises :class:`Interrupted` within
+    :data:`SLICE` seconds. ``sleep`` replaces the wait before a retry (for tests).
+    """
 
     def __init__(self, client: httpx.Client, settings: HttpSettings, *,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] | None = None,
+                 cancel: Callable[[], bool] | None = None) -> None:
         self._client = client
         self._settings = settings
         self._sleep = sleep
+        self._cancel = cancel
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._hosts_lock = threading.Lock()
 
@@ -169,9 +178,9 @@ class Fetcher:
         """Fetch ``url``; a 304 comes back with ``not_modified=True`` and an empty body.
 
         The request ends by its own deadline (``http.deadline``) or by ``deadline``, the
-        caller's, whichever comes first. Raises :class:`BlockedError` for a bot challenge
-        and :class:`FetchError` (with its ``kind`` and the last ``status``) for everything
-        else that is not a usable 200 or 304.
+        caller's, whichever comes first. Raises :class:`BlockedError` for a bot challenge,
+        :class:`Interrupted` when cancelled, and :class:`FetchError` (with its ``kind`` and
+        the last ``status``) for everything else that is not a usable 200 or 304.
         """
         home = origin(same_origin_as or url)
         if origin(url) != home:
@@ -247,11 +256,25 @@ class Fetcher:
                 raise FetchError(f"cannot connect to {urlsplit(url).netloc}: "
                                  f"{_reason(error)}") from error
             log.info("retrying %s in %.1fs (%s)", url, wait, _reason(error))
-            self._sleep(wait)
+            self._wait(wait)
+
+    def _wait(self, seconds: float) -> None:
+        """The pause before a retry; a cancellation ends it, and the request, at once."""
+        if self._sleep is not None:
+            self._sleep(seconds)
+        else:
+            ends = time.monotonic() + seconds
+            while (left := ends - time.monotonic()) > 0 and not self._cancelled():
+                time.sleep(min(left, SLICE))
+        if self._cancelled():
+            raise Interrupted("stopped while waiting to retry")
+
+    def _cancelled(self) -> bool:
+        return self._cancel is not None and self._cancel()
 
     def _exchange(self, url: str, headers: dict[str, str], limit: Deadline) -> Answer:
-        """One GET on its own thread, waited for until it ends or the deadline passes; the
-        thread holds the host's slot for as long as it runs."""
+        """One GET on its own thread, waited for until it ends, the deadline passes or the
+        fetcher is cancelled; the thread holds the host's slot for as long as it runs."""
         exchange = _Exchange()
         self._check(url, limit, exchange)
         slot = self._slot(url)
@@ -272,6 +295,8 @@ class Fetcher:
         return exchange.outcome()
 
     def _check(self, url: str, limit: Deadline, exchange: _Exchange) -> None:
+        if self._cancelled():
+            raise Interrupted(f"stopped while fetching {url}")
         if limit.remaining() <= 0:
             raise FetchTimeout(f"no complete response from {urlsplit(url).netloc} "
                                f"within {limit.label}", status=exchange.status)
@@ -336,7 +361,7 @@ def _raw(response: httpx.Response, exchange: _Exchange, cap: int, url: str
 
 
 class _Abandoned(Exception):
-    """The caller stopped waiting for this exchange (its deadline passed)."""
+    """The caller stopped waiting for this exchange (deadline or cancellation)."""
 
 
 class _Exchange:

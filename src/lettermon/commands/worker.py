@@ -30,7 +30,8 @@ def run(config_file: str | None) -> None:
         require_letters(settings)
         stop = StopRequest()
         install_signal_handlers(stop)
-        with build_app(settings, stopping=stop.crawl_must_stop) as app, \
+        with build_app(settings, stopping=stop.crawl_must_stop,
+                       cancel=stop.crawl_must_stop) as app, \
                 run_lock(settings, app.store.db):
             metrics = None
             if settings.metrics.enabled:
