@@ -81,6 +81,10 @@ def channel_factory(settings: Settings, store: Store,
         from lettermon.channels import build_channel
 
         options = dict((overrides or {}).get(channel_settings.name, {}))
+        if channel_settings.kind != "console":  # every network channel connects through it
+            from lettermon.netguard import NetGuard
+
+            options.setdefault("guard", NetGuard(allow_private=settings.http.allow_private))
         if channel_settings.kind == "bluesky":
             session = state_dir(settings, store) / f"bluesky-{channel_settings.name}.session"
             options.setdefault("session_file", session)

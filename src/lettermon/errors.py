@@ -54,6 +54,13 @@ class TooLarge(FetchError):
     kind = "too_large"
 
 
+class RefusedAddress(FetchError):
+    """A host resolved to an address lettermon never connects to (link-local, metadata,
+    or a private address when those are not allowed)."""
+
+    kind = "refused_address"
+
+
 class ParseError(LettermonError):
     """A fetched page does not hold what the adapter expects (layout changed)."""
 

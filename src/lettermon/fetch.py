@@ -48,6 +48,8 @@ from lettermon.settings import HttpSettings
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from lettermon.netguard import NetGuard
+
 log = logging.getLogger(__name__)
 
 _CHALLENGE_MARKERS = (
@@ -96,15 +98,15 @@ class _LazyTLSTransport(httpx.BaseTransport):
     answered before any https request is made, never pays it.
     """
 
-    def __init__(self, limits: httpx.Limits) -> None:
-        self._limits = limits
-        self._transport: httpx.HTTPTransport | None = None
+    def __init__(self, build: Callable[[], httpx.BaseTransport]) -> None:
+        self._build = build
+        self._transport: httpx.BaseTransport | None = None
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         with self._lock:
             if self._transport is None:
-                self._transport = httpx.HTTPTransport(limits=self._limits)
+                self._transport = self._build()
         return self._transport.handle_request(request)
 
     def close(self) -> None:
@@ -112,15 +114,22 @@ class _LazyTLSTransport(httpx.BaseTransport):
             self._transport.close()
 
 
-def make_client(settings: HttpSettings, transport: httpx.BaseTransport | None = None
-                ) -> httpx.Client:
-    """The one place an httpx client is built (atproto shares this httpx version)."""
+def make_client(settings: HttpSettings, transport: httpx.BaseTransport | None = None, *,
+                guard: NetGuard | None = None) -> httpx.Client:
+    """The one place an httpx client for pages is built (atproto shares this httpx version).
+
+    Without a ``transport``, every connection goes through ``guard``, by default the policy
+    of ``settings.allow_private`` (see :mod:`lettermon.netguard`).
+    """
     limits = httpx.Limits(max_connections=8, max_keepalive_connections=4)
     mounts: dict[str, httpx.BaseTransport | None] = {}
     if transport is None:
+        from lettermon.netguard import GuardedTransport, NetGuard
+
+        policy = guard or NetGuard(allow_private=settings.allow_private)
         # plain http needs no certificates; https loads them when first used
-        transport = httpx.HTTPTransport(verify=False, limits=limits)
-        mounts["https://"] = _LazyTLSTransport(limits)
+        transport = GuardedTransport(policy, verify=False, limits=limits)
+        mounts["https://"] = _LazyTLSTransport(lambda: GuardedTransport(policy, limits=limits))
     return httpx.Client(
         timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
         headers={"User-Agent": user_agent(settings.contact_url),

@@ -57,6 +57,8 @@ class HttpSettings(_Strict):
                     "default 3 x timeout")
     poll_deadline: Duration = Field(default=600.0,
         description="most time one poll may take, all its pages included")
+    allow_private: bool = Field(default=True,
+        description="connect to loopback and private addresses (link-local never)")
     contact_url: str = Field(
         default="https://github.com/lettermon/lettermon",
         description="where a site's admin can learn about this crawler (in the User-Agent)",

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 from lettermon.channels._common import require_secret, seconds_until
 from lettermon.channels.base import Post, Posted
-from lettermon.errors import DuplicatePost, PostError, RateLimited
+from lettermon.errors import DuplicatePost, PostError, RateLimited, RefusedAddress
+from lettermon.netguard import GuardedTransport, NetGuard
 from lettermon.settings import BlueskyChannel
 from lettermon.textlength import LIMITS, bluesky_length
 
@@ -52,15 +53,18 @@ class BlueskyPoster:
     """One Bluesky account, logged in with its handle and an app password.
 
     The session is saved to ``session_file`` (mode 0600) and reused, since logins are rate
-    limited; an expired or revoked session leads to one fresh login.
+    limited; an expired or revoked session leads to one fresh login. Connections go through
+    ``guard`` (by default: never to link-local or metadata addresses).
     """
 
     kind = "bluesky"
     limit = LIMITS["bluesky"]
 
-    def __init__(self, settings: BlueskyChannel, *, session_file: Path | None = None) -> None:
+    def __init__(self, settings: BlueskyChannel, *, session_file: Path | None = None,
+                 guard: NetGuard | None = None) -> None:
         self.name = settings.name
         self._settings = settings
+        self._guard = guard or NetGuard()
         self._session_file = session_file
         self._client: Any = None
         self._did: str | None = None
@@ -189,7 +193,8 @@ class BlueskyPoster:
         from atproto import Client, Request, SessionEvent
 
         client = Client(base_url=str(self._settings.base_url),
-                        request=Request(timeout=self._settings.timeout))
+                        request=Request(timeout=self._settings.timeout,
+                                        transport=GuardedTransport(self._guard)))
 
         def save(event: Any, session: Any) -> None:
             if event in (SessionEvent.CREATE, SessionEvent.REFRESH):
@@ -227,6 +232,8 @@ class BlueskyPoster:
         )
 
         where = f"bluesky {self.name!r}"
+        if isinstance(exc, RefusedAddress):
+            return PostError(f"{where}: {exc}", permanent=True)
         detail = _error_name(exc) or type(exc).__name__
         if isinstance(exc, RateLimitExceededError):
             retry_after = exc.retry_after
@@ -243,12 +250,12 @@ class BlueskyPoster:
         return PostError(f"{where}: {_status(exc) or ''} {detail}".replace("  ", " "))
 
 
-def _atproto_errors() -> type[Exception]:
-    """atproto's base error (imported only when Bluesky is used); others are bugs."""
+def _atproto_errors() -> tuple[type[Exception], ...]:
+    """atproto's base error (imported only when Bluesky is used) and the address guard's
+    refusal; others are bugs."""
     from atproto_client.exceptions import AtProtocolError
 
-    base: type[Exception] = AtProtocolError
-    return base
+    return (AtProtocolError, RefusedAddress)
 
 
 def rich_text(text: str) -> tuple[str, list[Any]]:

@@ -7,9 +7,10 @@ import re
 import time
 from typing import Any
 
-from lettermon.channels._common import require_secret
+from lettermon.channels._common import refused_address, require_secret
 from lettermon.channels.base import Post, Posted
 from lettermon.errors import PostError, RateLimited
+from lettermon.netguard import NetGuard, guard_session
 from lettermon.settings import MastodonChannel
 from lettermon.textlength import LIMITS, mastodon_length
 
@@ -24,15 +25,17 @@ class MastodonPoster:
 
     The post's key is sent as the ``Idempotency-Key`` header: for about an hour a real
     server answers a repeated key with the status it already made, and mastodon-mock keeps
-    keys for its whole life, so repeating :meth:`send` after a crash is safe.
+    keys for its whole life, so repeating :meth:`send` after a crash is safe. Connections
+    go through ``guard`` (by default: never to link-local or metadata addresses).
     """
 
     kind = "mastodon"
     limit = LIMITS["mastodon"]
 
-    def __init__(self, settings: MastodonChannel) -> None:
+    def __init__(self, settings: MastodonChannel, *, guard: NetGuard | None = None) -> None:
         self.name = settings.name
         self._settings = settings
+        self._guard = guard or NetGuard()
         self._base_url = str(settings.api_base_url).rstrip("/")
         self._api: Any = None
 
@@ -88,11 +91,13 @@ class MastodonPoster:
     def _client(self) -> Any:
         if self._api is None:
             token = require_secret(self._settings, "access_token")
+            import requests
             from mastodon import Mastodon
 
             self._api = Mastodon(
                 access_token=token, api_base_url=self._base_url,
-                ratelimit_method="throw", request_timeout=self._settings.timeout)
+                ratelimit_method="throw", request_timeout=self._settings.timeout,
+                session=guard_session(requests.Session(), self._guard))
         return self._api
 
     def _translate(self, exc: Exception) -> PostError:  # noqa: PLR0911 - a branch per error class
@@ -106,6 +111,9 @@ class MastodonPoster:
         )
 
         where = f"mastodon {self.name!r}"
+        refused = refused_address(exc)  # Mastodon.py wraps it in a MastodonNetworkError
+        if refused is not None:
+            return PostError(f"{where}: {refused}", permanent=True)
         if isinstance(exc, MastodonRatelimitError):
             reset = getattr(self._api, "ratelimit_reset", None)
             retry_after = max(reset - time.time(), 0.0) if reset else None

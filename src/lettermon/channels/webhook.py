@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from lettermon.channels.base import Post, Posted
-from lettermon.errors import DuplicatePost, PostError, RateLimited
+from lettermon.errors import DuplicatePost, PostError, RateLimited, RefusedAddress
+from lettermon.netguard import GuardedTransport, NetGuard
 from lettermon.retry_after import retry_after_seconds
 from lettermon.settings import WebhookChannel
 from lettermon.textlength import LIMITS, plain_length
@@ -23,19 +24,22 @@ class WebhookPoster:
     2xx is success (the remote id is the response's JSON ``"id"`` if any, else the key);
     409 means the receiver already has this key; 429 asks to wait; other 4xx are permanent.
     Messages name only the host, since webhook URLs often carry a token in their path.
+    Connections go through ``guard`` (by default: never to link-local or metadata addresses).
     """
 
     kind = "webhook"
     limit = LIMITS["webhook"]
 
-    def __init__(self, settings: WebhookChannel, *, client: httpx.Client | None = None) -> None:
+    def __init__(self, settings: WebhookChannel, *, client: httpx.Client | None = None,
+                 guard: NetGuard | None = None) -> None:
         self.name = settings.name
         self._url = str(settings.url)
         self._host = urlsplit(self._url).hostname or "the webhook"
         self._secret = settings.secret
         self._owns_client = client is None
         self._client = client if client is not None else httpx.Client(
-            timeout=settings.timeout, follow_redirects=False)
+            timeout=settings.timeout, follow_redirects=False,
+            transport=GuardedTransport(guard or NetGuard()))
 
     def __repr__(self) -> str:
         return f"WebhookPoster(name={self.name!r}, host={self._host!r})"
@@ -53,6 +57,8 @@ class WebhookPoster:
         }
         try:
             response = self._client.post(self._url, json=payload, headers=headers)
+        except RefusedAddress as exc:
+            raise PostError(f"webhook {self.name!r}: {exc}", permanent=True) from exc
         except httpx.HTTPError as exc:
             raise PostError(f"webhook {self.name!r}: {self._host} could not be reached "
                             f"({type(exc).__name__})") from exc

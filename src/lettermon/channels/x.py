@@ -4,7 +4,8 @@ tweepy has no base-URL option, no request timeout and no v2 media upload. Its cl
 given a :class:`_RoutedSession` that sends ``https://api.twitter.com`` requests to
 ``settings.api_base_url`` with a timeout; the URL is rewritten before the request is
 signed, so the OAuth signature covers the address actually called. Images go through
-X's ``POST /2/media/upload`` on the same signed session.
+X's ``POST /2/media/upload`` on the same signed session. The session connects through a
+:class:`~lettermon.netguard.NetGuard` (by default: never to link-local or metadata addresses).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import requests
 
 from lettermon.channels._common import require_secret, seconds_until
 from lettermon.channels.base import Post, Posted
-from lettermon.errors import DuplicatePost, PostError, RateLimited
+from lettermon.errors import DuplicatePost, PostError, RateLimited, RefusedAddress
+from lettermon.netguard import NetGuard, guard_session
 from lettermon.settings import XChannel
 from lettermon.textlength import LIMITS, x_length
 
@@ -67,9 +69,10 @@ class XPoster:
     kind = "x"
     limit = LIMITS["x"]
 
-    def __init__(self, settings: XChannel) -> None:
+    def __init__(self, settings: XChannel, *, guard: NetGuard | None = None) -> None:
         self.name = settings.name
         self._settings = settings
+        self._guard = guard or NetGuard()
         self._base_url = str(settings.api_base_url).rstrip("/")
         self._api: Any = None
         self._user_id: str | None = None
@@ -138,7 +141,8 @@ class XPoster:
 
             _quiet_oauth_debug_logs()
             api = tweepy.Client(**keys, wait_on_rate_limit=False)
-            api.session = _RoutedSession(self._base_url, self._settings.timeout)
+            api.session = guard_session(
+                _RoutedSession(self._base_url, self._settings.timeout), self._guard)
             self._api = api
         return self._api
 
@@ -173,6 +177,8 @@ class XPoster:
         import tweepy
 
         where = f"x {self.name!r}"
+        if isinstance(exc, RefusedAddress):
+            return PostError(f"{where}: {exc}", permanent=True)
         if isinstance(exc, tweepy.TooManyRequests):
             return RateLimited(f"{where}: rate limited",
                                retry_after=seconds_until(exc.reset_time))
@@ -194,10 +200,11 @@ class XPoster:
 
 
 def _errors() -> tuple[type[Exception], ...]:
-    """What tweepy and requests raise for a failed call; anything else is a bug to surface."""
+    """What tweepy, requests and the address guard raise for a failed call; anything else
+    is a bug to surface."""
     import tweepy
 
-    return (tweepy.errors.TweepyException, requests.RequestException)
+    return (tweepy.errors.TweepyException, requests.RequestException, RefusedAddress)
 
 
 def _raise_for_status(response: requests.Response) -> None:
