@@ -14,10 +14,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from lettermon.app import Wiring
-from lettermon.errors import LockedError
-from lettermon.store import open_database
-from lettermon.store.locks import run_lock
+from lettermon.store import open_database, open_store
 
 import widget
 from conftest import write_config
@@ -111,27 +108,24 @@ def test_postgres_keeps_the_same_history_as_sqlite(
         db.close()
 
 
-def test_a_second_run_on_postgres_is_locked_out(
+def test_a_letter_another_process_is_polling_is_left_to_it(
         pg_url: str, site: LetterSite, config_for: Callable[..., Path],
         monkeypatch: pytest.MonkeyPatch, run_cli: Callable[..., Result]) -> None:
+    """PostgreSQL is shared by several processes: they meet on each letter's lease."""
     monkeypatch.setenv("LETTERMON_DATABASE_URL", pg_url)
     cfg = config_for(site)
-    settings = Wiring().load(cfg)
-    first, second = open_database(pg_url), open_database(pg_url)
-    try:
-        with run_lock(first, settings.lock_file):
-            with pytest.raises(LockedError, match="another lettermon run"), \
-                    run_lock(second, settings.lock_file):
-                pytest.fail("two runs held the lock at once")
-            result = run_cli("check", "--config", str(cfg))
-            assert result.exit_code == 75, result.output
-            assert "another lettermon run holds the database lock" in result.stderr
-            assert site.requests == []  # the locked-out run polled nothing
-        with run_lock(second, settings.lock_file):  # released: the next run goes ahead
-            pass
-    finally:
-        first.close()
-        second.close()
+    assert run_cli("check", "--config", str(cfg)).exit_code == 0
+    polled = len(site.requests)
+    with open_store(pg_url, "2026-01-01T00:00:00Z") as other:
+        letter = other.letters.get("rekognition")
+        assert letter is not None
+        assert other.leases.claim("worker-b", letter.id, "2026-01-01T00:00:00Z",
+                                  "2999-01-01T00:00:00Z") is None
+        result = run_cli("check", "--config", str(cfg))
+        assert result.exit_code == 75, result.output
+        assert "rekognition is being polled by worker-b; left to it" in result.stderr
+        assert len(site.requests) == polled  # it polled nothing
+        other.leases.release("worker-b", letter.id, None)
     result = run_cli("check", "--config", str(cfg))
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"{NAME}: 479 signatures")

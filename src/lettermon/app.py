@@ -19,10 +19,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lettermon import clock as clocks
-from lettermon.errors import LettermonError, NotFound, StoreError
+from lettermon.errors import LettermonError, LockedError, NotFound, StoreError
 from lettermon.registry import Registry, builtin_registry
 from lettermon.settings import LetterSettings, Settings
-from lettermon.store import Entry, LetterState, PollRecord, SignatoryView, Store, open_store
+from lettermon.store import (
+    Entry,
+    LetterState,
+    PollRecord,
+    SchemaMode,
+    SignatoryView,
+    Store,
+    open_store,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -35,7 +43,7 @@ if TYPE_CHECKING:
     from lettermon.run.health import Health
     from lettermon.run.worker import StopRequest
     from lettermon.watch.crawl import Progress
-    from lettermon.watch.fetch import Fetcher
+    from lettermon.watch.fetch import Fetcher, HostLimits
     from lettermon.watch.poll import Poller, PollHook, PollReport
 
 log = logging.getLogger(__name__)
@@ -65,20 +73,43 @@ class Wiring:
 def open_app(settings: Settings, wiring: Wiring | None = None, *,
              progress: Callable[[str], Progress | None] | None = None,
              stopping: Callable[[], bool] | None = None,
-             read_only: bool = False) -> Iterator[App]:
+             read_only: bool = False, schema: SchemaMode | None = None,
+             hosts: HostLimits | None = None) -> Iterator[App]:
     """The application for these settings: the store opened, everything closed at the end.
 
     ``read_only`` opens the database without writing anything (the commands that only
-    read work on a read-only file or file system); the schema must be up to date.
+    read work on a read-only file or file system); the schema must be up to date. Else
+    ``schema`` says what to do with an older schema; by default an SQLite database is
+    upgraded in passing, while a PostgreSQL one (shared by several processes) is only set
+    up when fresh and otherwise waits for ``lettermon db upgrade``. ``hosts`` shares the
+    per-host request limits between apps (a worker's threads).
     """
     wiring = wiring or Wiring()
+    if read_only:
+        schema = "read"
+    elif schema is None:
+        schema = "upgrade" if settings.database_url.startswith("sqlite") else "create"
     with open_store(settings.database_url, clocks.iso(wiring.clock()),
-                    read_only=read_only) as store:
-        app = App(settings, store, wiring, progress=progress, stopping=stopping)
+                    schema=schema) as store:
+        app = App(settings, store, wiring, progress=progress, stopping=stopping, hosts=hosts)
         try:
             yield app
         finally:
             app.close()
+
+
+def schema_status(settings: Settings) -> tuple[int, int]:
+    """``lettermon db status``: (the database's schema version, this lettermon's)."""
+    from lettermon.store import schema_status as status
+
+    return status(settings.database_url)
+
+
+def upgrade(settings: Settings, wiring: Wiring | None = None) -> tuple[int, int]:
+    """``lettermon db upgrade``: (version before, after); workers wait while it runs."""
+    from lettermon.store import upgrade as apply
+
+    return apply(settings.database_url, clocks.iso((wiring or Wiring()).clock()))
 
 
 def health(settings: Settings, wiring: Wiring | None = None) -> Health:
@@ -98,13 +129,16 @@ class App:
 
     def __init__(self, settings: Settings, store: Store, wiring: Wiring, *,
                  progress: Callable[[str], Progress | None] | None = None,
-                 stopping: Callable[[], bool] | None = None) -> None:
+                 stopping: Callable[[], bool] | None = None,
+                 hosts: HostLimits | None = None) -> None:
         self.settings = settings
         self.store = store
         self.wiring = wiring
         self.clock = wiring.clock
         self._progress = progress
         self._stopping = stopping
+        self._hosts = hosts
+        self._fetchers: dict[Any, Fetcher] = {}
         self._closing = ExitStack()
 
     def close(self) -> None:
@@ -116,9 +150,23 @@ class App:
         from lettermon.watch.fetch import Fetcher, make_client
 
         fetcher = Fetcher(make_client(self.settings.http, self.wiring.transport),
-                          self.settings.http, cancel=self._stopping)
+                          self.settings.http, cancel=self._stopping, hosts=self._hosts)
         self._closing.callback(fetcher.close)
         return fetcher
+
+    def fetcher_for(self, letter: LetterSettings) -> Fetcher:
+        """The fetcher with the letter's own ``http`` settings (sharing the host limits)."""
+        http = self.settings.http_for(letter)
+        if http is self.settings.http:
+            return self.fetcher
+        if http not in self._fetchers:
+            from lettermon.watch.fetch import Fetcher, make_client
+
+            fetcher = Fetcher(make_client(http, self.wiring.transport), http,
+                              cancel=self._stopping, hosts=self.fetcher.hosts)
+            self._closing.callback(fetcher.close)
+            self._fetchers[http] = fetcher
+        return self._fetchers[http]
 
     @functools.cached_property
     def announcer(self) -> Announcer:
@@ -136,10 +184,9 @@ class App:
     def poller(self) -> Poller:
         from lettermon.watch.poll import Poller
 
-        return Poller(self.store, self.fetcher, self.wiring.registry.adapters,
+        return Poller(self.store, self.fetcher_for, self.wiring.registry.adapters,
                       clock=self.clock, progress=self._progress, stopping=self._stopping,
-                      hooks=(self.announcer, self.alerts, *self.wiring.extra_hooks),
-                      deadline=self.settings.http.poll_deadline)
+                      hooks=(self.announcer, self.alerts, *self.wiring.extra_hooks))
 
     @functools.cached_property
     def sender(self) -> Sender:
@@ -187,26 +234,52 @@ class App:
         """The one-run-at-a-time lock that ``check``, ``post`` and ``run`` hold."""
         return self.store.run_lock(self.settings.lock_file)
 
-    def poll(self, letter: LetterSettings) -> PollReport:
-        """Poll one letter now (the caller holds the run lock)."""
-        return self.poller.poll(letter)
+    def poll(self, letter: LetterSettings, *, due_at: str | None = None,
+             worker: str | None = None) -> PollReport:
+        """Poll one letter now (the caller holds the letter's lease, or the run lock)."""
+        return self.poller.poll(letter, due_at=due_at, worker=worker)
 
     def check(self, letters: Sequence[LetterSettings], *, post: bool = True,
-              on_report: Callable[[PollReport], None] | None = None
-              ) -> tuple[list[PollReport], list[Delivery]]:
-        """Poll each letter once under the run lock, then send what is due for them."""
-        reports: list[PollReport] = []
-        deliveries: list[Delivery] = []
+              on_report: Callable[[PollReport], None] | None = None) -> Checked:
+        """Poll each letter once, then send what is due for them.
+
+        Each letter is claimed first, like a worker claims it: one that another process is
+        polling right now is left out (``Checked.busy``). On SQLite the run lock keeps
+        other processes out altogether.
+        """
+        from datetime import timedelta
+
+        from lettermon.run.worker import next_due
+
+        checked = Checked()
+        owner = f"check:{_identity()}"
         with self.run_lock():
+            if not self.store.shared:  # this process alone: leases found are leftovers
+                self.store.leases.clear()
             for letter in letters:
-                report = self.poll(letter)
-                reports.append(report)
+                now = self.clock()
+                state = self.store.letters.ensure(letter.name, str(letter.url), clocks.iso(now))
+                until = clocks.iso(now + timedelta(seconds=self.settings.lease))
+                holder = self.store.leases.claim(owner, state.id, clocks.iso(now), until)
+                if holder is not None:
+                    checked.busy.append((letter.name, holder))
+                    continue
+                next_time = None
+                try:
+                    report = self.poll(letter, worker=owner)
+                    next_time = next_due(letter, None, self.clock())
+                finally:
+                    self.store.leases.release(owner, state.id, next_time)
+                checked.reports.append(report)
                 if on_report is not None:
                     on_report(report)
             if post:
-                deliveries = self.sender.send_due({letter.name for letter in letters})
+                try:
+                    checked.deliveries = self.send_due({letter.name for letter in letters})
+                except LockedError as exc:  # another process is sending: it sends these too
+                    log.info("%s", exc)
             self.prune(letters)
-        return reports, deliveries
+        return checked
 
     def accept(self, name: str) -> PollRecord:
         """An operator says the fall the page shows is real: the next poll believes it.
@@ -263,8 +336,15 @@ class App:
 
     # -- posts -----------------------------------------------------------------------------
     def send_due(self, letters: Collection[str] | None = None) -> list[Delivery]:
-        """Send what is due (for these letters only, when given)."""
-        return self.sender.send_due(set(letters) if letters is not None else None)
+        """Send what is due (for these letters only, when given).
+
+        One process sends at a time (LockedError when another one is sending now), so the
+        daily caps and spend limits hold across every worker sharing the database.
+        """
+        with self.store.sender_lock() as mine:
+            if not mine:
+                raise LockedError("another lettermon process is sending the outbox; exiting")
+            return self.sender.send_due(set(letters) if letters is not None else None)
 
     def preview(self, letters: Collection[str]) -> list[Preview]:
         """What would go out now on every channel of these letters; sends nothing."""
@@ -294,19 +374,77 @@ class App:
         return check_health(self.settings, self.store, self.clock())
 
     def run(self, stop: StopRequest) -> None:
-        """Poll every letter on its schedule and send what is due, until ``stop`` is set."""
-        from lettermon.run.worker import Worker
+        """Be one worker: poll what is due and send what is due, until ``stop`` is set."""
+        from lettermon.run.worker import Worker, worker_id
+        from lettermon.watch.fetch import HostLimits
+
+        hosts = HostLimits(self.settings.http.per_host)
+        settings, wiring, stopping = self.settings, self.wiring, self._stopping
+
+        def session() -> AbstractContextManager[App]:
+            return open_app(settings, wiring, stopping=stopping, schema="create", hosts=hosts)
 
         with self.run_lock(), ExitStack() as running:
-            if self.settings.metrics.enabled:
+            if not self.store.shared:  # this process alone: leases found are leftovers
+                self.store.leases.clear()
+            observe = None
+            if settings.metrics.enabled:
                 from lettermon.run.metrics import serve_metrics
 
-                url, now = self.settings.database_url, self.clock
-                server = serve_metrics(lambda: open_store(url, clocks.iso(now())),
-                                       self.settings.metrics.host, self.settings.metrics.port)
+                url, now = settings.database_url, self.clock
+                server, observe = serve_metrics(
+                    lambda: open_store(url, clocks.iso(now()), schema="read"),
+                    settings.metrics.host, settings.metrics.port)
                 running.callback(server.shutdown)
-            worker = Worker(self.settings.letters, self.poll, self.send_due, stop,
-                            guard=self.store.vanished, maintain=self.prune)
+            worker = Worker(settings, self.store, session, stop,
+                            identity=worker_id(settings.worker.id), clock=self.clock,
+                            observe_lateness=observe)
             worker.run()
         if worker.failure is not None:
             raise StoreError(f"{worker.failure}; stopped so that nothing more is lost")
+
+
+@dataclass
+class Checked:
+    """What ``lettermon check`` did: polls, posts sent, and letters left to another process."""
+
+    reports: list[PollReport] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    busy: list[tuple[str, str]] = field(default_factory=list)
+    """(letter, who holds it) for each letter another process was polling."""
+
+
+def serve(load: Callable[[], Settings], wiring: Wiring | None = None) -> None:
+    """``lettermon run``: work until SIGTERM or SIGINT; SIGHUP reloads the config.
+
+    On SIGHUP the worker stops claiming, lets its polls finish, reads the config again and
+    goes on with it (letters added or removed, channels changed). A config that does not
+    load is reported and the worker goes on with the one it had.
+    """
+    from lettermon.errors import ConfigError
+    from lettermon.run.worker import StopRequest, install_signal_handlers
+
+    stop = StopRequest()
+    install_signal_handlers(stop)
+    settings = load()
+    while True:
+        with open_app(settings, wiring, stopping=stop.crawl_must_stop, schema="create") as app:
+            app.run(stop)
+        if not stop.reload:
+            return
+        try:
+            settings = load()
+        except ConfigError as exc:
+            log.error("the config was not reloaded, going on with the one loaded before: %s",
+                      exc, extra={"event": "reload_failed"})
+        else:
+            log.info("config reloaded: %d letter(s)", len(settings.letters),
+                     extra={"event": "reloaded"})
+        stop.reset()
+
+
+def _identity() -> str:
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"

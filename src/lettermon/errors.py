@@ -84,6 +84,10 @@ class StoreError(LettermonError):
     """The database could not be opened, migrated or written."""
 
 
+class SchemaError(StoreError):
+    """The database's schema is not the one this lettermon works with (upgrade first)."""
+
+
 class NoDatabase(StoreError):
     """A command that only reads found no database (nothing was polled yet)."""
 

@@ -132,6 +132,11 @@ class LetterSettings(Strict):
     cron: str | None = None
     max_age: Duration | None = Field(default=None, description="health: default 3 x interval")
     milestones: MilestoneSettings = Field(default_factory=MilestoneSettings)
+    channels: list[str] | None = Field(
+        default=None, description="channels that announce it; default: every channel that "
+        "names it (or names no letters)")
+    http: HttpSettings | None = Field(
+        default=None, description="this letter's [http] keys, over the top-level [http]")
 
     # One optional table per source adapter that takes settings ([letters.css], ...) is
     # added by :func:`settings_model`, named by the adapter's kind.
@@ -241,6 +246,18 @@ class MetricsSettings(Strict):
     port: int = Field(default=9464, ge=0, le=65535)
 
 
+class WorkerSettings(Strict):
+    """``lettermon run``: how many letters at once, and how long a claim on one lasts."""
+
+    concurrency: int = Field(default=4, ge=1, le=64,
+        description="letters polled at once (PostgreSQL; SQLite polls one at a time)")
+    lease: Duration | None = Field(default=None,
+        description="how long a claim on a letter lasts; default: the poll deadline + 1m")
+    tick: Duration = Field(default=1.0, description="how often the worker looks for due work")
+    id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}$",
+        description="this worker's name in the database; default: host, pid and a nonce")
+
+
 class Settings(BaseSettings):
     """The whole configuration. Use :func:`settings_model` for the class that validates a
     file: it adds the channel kinds and source adapters that are installed."""
@@ -263,6 +280,9 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    defaults: dict[str, Any] = Field(
+        default_factory=dict, description="keys every [[letters]] entry inherits")
     letters: list[LetterSettings] = Field(default_factory=list)
     channels: list[ChannelSettings] = Field(default_factory=list)
 
@@ -285,6 +305,51 @@ class Settings(BaseSettings):
         sources.append(init_settings)
         return tuple(sources)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_defaults(cls, data: Any) -> Any:
+        """Every letter takes the ``[defaults]`` keys it does not set (tables key by key),
+        and its own ``http`` keys over the top-level ``[http]``."""
+        if not isinstance(data, dict):
+            return data
+        defaults = data.get("defaults") or {}
+        letters = data.get("letters")
+        if not isinstance(defaults, dict) or not isinstance(letters, list):
+            return data
+        allowed = set(LetterSettings.model_fields) - {"name", "url"}
+        unknown = sorted(set(defaults) - allowed)
+        if unknown:
+            raise ValueError(f"defaults: {', '.join(unknown)}: not a key of a letter "
+                             f"(name and url belong to each letter)")
+        raw_http = data.get("http")
+        http: dict[str, Any] = raw_http if isinstance(raw_http, dict) else {}
+        merged = []
+        for letter in letters:
+            if not isinstance(letter, dict):
+                merged.append(letter)
+                continue
+            entry = _deep_merge(defaults, letter)
+            if isinstance(entry.get("http"), dict):
+                entry["http"] = {**http, **entry["http"]}
+            merged.append(entry)
+        return {**data, "letters": merged}
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_poll(self) -> Settings:
+        if self.worker.lease is not None and self.worker.lease <= self.http.poll_deadline:
+            raise ValueError(f"worker.lease must be longer than http.poll_deadline "
+                             f"({self.http.poll_deadline:g}s): a claim must outlast a poll")
+        return self
+
+    @property
+    def lease(self) -> float:
+        """Seconds a worker's claim on a letter lasts (renewed while it lives)."""
+        return self.worker.lease or self.http.poll_deadline + 60
+
+    def http_for(self, letter: LetterSettings) -> HttpSettings:
+        """The fetching settings of one letter: its own ``http`` table, else ``[http]``."""
+        return letter.http or self.http
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
@@ -301,6 +366,11 @@ class Settings(BaseSettings):
             for name in channel.letters or ():
                 if name not in known:
                     raise ValueError(f"channels.{i}.letters names unknown letter {name!r}")
+        channels = {channel.name for channel in self.channels}
+        for i, letter in enumerate(self.letters):
+            for name in letter.channels or ():
+                if name not in channels:
+                    raise ValueError(f"letters.{i}.channels names unknown channel {name!r}")
         return self
 
     def letter(self, name: str) -> LetterSettings:
@@ -317,12 +387,25 @@ class Settings(BaseSettings):
 
     def announcing(self, letter: str) -> list[ChannelSettings]:
         """The channels that announce this letter's milestones (operator channels do not)."""
+        chosen = self.letter(letter).channels
         return [c for c in self.channels
-                if not c.operator and (c.letters is None or letter in c.letters)]
+                if not c.operator and (c.letters is None or letter in c.letters)
+                and (chosen is None or c.name in chosen)]
 
     def operators(self) -> list[ChannelSettings]:
         """The channels that receive operator alerts."""
         return [c for c in self.channels if c.operator]
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``; tables are merged key by key, everything else replaced."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _unique(section: str, names: list[str]) -> None:

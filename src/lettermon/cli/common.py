@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from lettermon.errors import ConfigError, LettermonError, LockedError
+from lettermon.errors import ConfigError, LettermonError, LockedError, SchemaError
 from lettermon.terminal import terminal_safe
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class Failed(click.ClickException):
 def errors_to_exit_codes() -> Iterator[None]:
     try:
         yield
-    except ConfigError as exc:
+    except (ConfigError, SchemaError) as exc:
         raise Failed(str(exc), EXIT_USAGE) from None
     except LockedError as exc:
         raise Failed(str(exc), EXIT_LOCKED) from None

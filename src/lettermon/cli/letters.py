@@ -11,6 +11,7 @@ import click
 
 from lettermon.cli.common import (
     EXIT_FAILED,
+    EXIT_LOCKED,
     config_option,
     errors_to_exit_codes,
     format_option,
@@ -113,16 +114,20 @@ def check(names: tuple[str, ...], config_file: str | None, fmt: str, no_post: bo
     """Poll each letter once (or the NAMES given) and show what changed."""
     with errors_to_exit_codes(), _progress_bars() as progress, \
             opened(config_file, names=names, letters_required=True, progress=progress) as app:
-        reports, deliveries = app.check(
-            app.letters(names), post=not no_post,
-            on_report=_print_report if fmt == "text" else None)
+        checked = app.check(app.letters(names), post=not no_post,
+                            on_report=_print_report if fmt == "text" else None)
     if fmt == "json":
-        click.echo(dumps_json([report_json(r) for r in reports], indent=2))
+        click.echo(dumps_json([report_json(r) for r in checked.reports], indent=2))
     else:
-        for delivery in deliveries:
+        for delivery in checked.deliveries:
             click.echo(describe_delivery(delivery))
-    if not all(r.ok for r in reports):
+    for name, holder in checked.busy:
+        click.echo(terminal_safe(f"lettermon: {name} is being polled by {holder}; "
+                                 "left to it"), err=True)
+    if not all(r.ok for r in checked.reports):
         sys.exit(EXIT_FAILED)
+    if checked.busy:
+        sys.exit(EXIT_LOCKED)
 
 
 csv_raw_option = click.option(

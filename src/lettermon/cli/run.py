@@ -12,7 +12,6 @@ from lettermon.cli.common import (
     errors_to_exit_codes,
     format_option,
     load,
-    opened,
     wiring,
 )
 from lettermon.cli.output import dumps_json, terminal_safe
@@ -21,14 +20,14 @@ from lettermon.cli.output import dumps_json, terminal_safe
 @click.command()
 @config_option
 def run(config_file: str | None) -> None:
-    """Poll every letter on its schedule and post what is due, until SIGTERM or SIGINT."""
-    from lettermon.run.worker import StopRequest, install_signal_handlers
+    """Poll every letter on its schedule and post what is due, until SIGTERM or SIGINT.
 
-    stop = StopRequest()
-    with errors_to_exit_codes(), opened(config_file, log_level="INFO", letters_required=True,
-                                        stopping=stop.crawl_must_stop) as app:
-        install_signal_handlers(stop)
-        app.run(stop)
+    SIGHUP reloads the config (letters added or removed) without stopping.
+    """
+    from lettermon.app import serve
+
+    with errors_to_exit_codes():
+        serve(lambda: load(config_file, log_level="INFO", letters_required=True), wiring())
 
 
 @click.command()

@@ -49,11 +49,20 @@ class DatabaseCollector:
             yield posts
 
 
-def serve_metrics(open_store: StoreOpener, host: str, port: int) -> Any:
-    """Start the endpoint on a daemon thread; returns the server (``shutdown()`` stops it)."""
-    from prometheus_client import CollectorRegistry, start_http_server
+LATENESS_BUCKETS = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
+
+def serve_metrics(open_store: StoreOpener, host: str, port: int
+                  ) -> tuple[Any, Callable[[float], None]]:
+    """Start the endpoint on a daemon thread; returns the server (``shutdown()`` stops it)
+    and the function that records this worker's lateness (seconds past due as a poll
+    starts), served as the histogram ``lettermon_poll_lateness_seconds``."""
+    from prometheus_client import CollectorRegistry, Histogram, start_http_server
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector(open_store))
+    lateness = Histogram("lettermon_poll_lateness_seconds",
+                         "Seconds past its due time when a poll of this worker starts",
+                         buckets=LATENESS_BUCKETS, registry=registry)
     server, _thread = start_http_server(port, addr=host, registry=registry)
-    return server
+    return server, lateness.observe

@@ -9,7 +9,7 @@ from pathlib import Path
 from lettermon.errors import LockedError
 from lettermon.store.db import Database
 
-_PG_LOCK_KEY = 0x6C65_7474  # "lett"
+_PG_SENDER_KEY = 0x6C65_7473  # "lets": one sender at a time across every worker
 
 
 def lock_path(db: Database, lock_file: Path | None) -> Path | None:
@@ -23,26 +23,44 @@ def lock_path(db: Database, lock_file: Path | None) -> Path | None:
 
 @contextmanager
 def run_lock(db: Database, lock_file: Path | None = None) -> Iterator[None]:
-    """Hold the run lock or raise :class:`LockedError` at once (never wait)."""
+    """Hold the one-process lock of an SQLite database, or raise :class:`LockedError` at
+    once (never wait). A PostgreSQL database is shared: several processes work on it at
+    once, kept apart by the leases on letters and the sender lock, so there it holds nothing
+    (unless ``lock_file`` asks for a file lock)."""
     path = lock_path(db, lock_file)
-    if path is not None:
-        from filelock import FileLock, Timeout
+    if path is None:
+        yield  # PostgreSQL, or an in-memory database that belongs to this process alone
+        return
+    from filelock import FileLock, Timeout
 
-        lock = FileLock(str(path), timeout=0)
-        try:
-            lock.acquire()
-        except Timeout:
-            raise LockedError(f"another lettermon run holds {path}; exiting") from None
-        try:
-            yield
-        finally:
-            lock.release()
-    elif db.dialect == "postgresql":
-        if not db.scalar("SELECT pg_try_advisory_lock(?)", (_PG_LOCK_KEY,)):
-            raise LockedError("another lettermon run holds the database lock; exiting")
-        try:
-            yield
-        finally:
-            db.scalar("SELECT pg_advisory_unlock(?)", (_PG_LOCK_KEY,))
-    else:
-        yield  # an in-memory database belongs to this process alone
+    lock = FileLock(str(path), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LockedError(f"another lettermon run holds {path}; exiting") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def sender_lock(db: Database) -> Iterator[bool]:
+    """Whether this connection may send the outbox now (never waits).
+
+    Sending is serialised across every process sharing a PostgreSQL database, so daily
+    caps and spend limits hold exactly, and an entry left ``sending`` by a process that
+    died is known to be orphaned by whoever holds this lock next. On SQLite the run lock
+    already keeps other processes out.
+    """
+    if db.dialect != "postgresql":
+        yield True
+        return
+    if not db.scalar("SELECT pg_try_advisory_lock(?)", (_PG_SENDER_KEY,)):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        db.scalar("SELECT pg_advisory_unlock(?)", (_PG_SENDER_KEY,))
+

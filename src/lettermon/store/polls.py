@@ -28,6 +28,8 @@ class PollRecord:
     rows_seen: int | None = None
     error: str | None = None
     kind: FailureKind | None = None
+    due_at: str | None = None  # when the schedule wanted this poll (lateness = at - due_at)
+    worker: str | None = None  # the worker that polled
 
 
 _COLUMNS = tuple(f.name for f in fields(PollRecord))

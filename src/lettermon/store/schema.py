@@ -132,6 +132,27 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE letters ADD COLUMN accept_drop INTEGER NOT NULL DEFAULT 0",
         "CREATE INDEX poll_pages_by_digest ON poll_pages (digest)",
     )),
+    Migration(6, "due times, leases and workers, for several workers on one database", (
+        "ALTER TABLE letters ADD COLUMN next_due TEXT",
+        "CREATE INDEX letters_by_due ON letters (next_due)",
+        """CREATE TABLE leases (
+            letter_id INTEGER PRIMARY KEY REFERENCES letters(id),
+            owner TEXT NOT NULL,
+            until TEXT NOT NULL
+        )""",
+        "CREATE INDEX leases_by_owner ON leases (owner)",
+        """CREATE TABLE workers (
+            id TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            beat_at TEXT NOT NULL,
+            lease_seconds REAL NOT NULL,
+            stopped_at TEXT
+        )""",
+        "ALTER TABLE polls ADD COLUMN due_at TEXT",
+        "ALTER TABLE polls ADD COLUMN worker TEXT",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

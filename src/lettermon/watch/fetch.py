@@ -155,6 +155,24 @@ def looks_like_challenge(status: int, body: bytes) -> bool:
     return any(marker in head for marker in _CHALLENGE_MARKERS)
 
 
+class HostLimits:
+    """At most ``per_host`` requests in flight to one host, across every fetcher sharing
+    this (the threads of one worker polling several letters of one site)."""
+
+    def __init__(self, per_host: int) -> None:
+        self._per_host = per_host
+        self._hosts: dict[str, threading.BoundedSemaphore] = {}
+        self._lock = threading.Lock()
+
+    def slot(self, url: str) -> threading.BoundedSemaphore:
+        host = urlsplit(url).netloc.lower()
+        with self._lock:
+            slot = self._hosts.get(host)
+            if slot is None:
+                slot = self._hosts[host] = threading.BoundedSemaphore(self._per_host)
+            return slot
+
+
 class Fetcher:
     """GETs pages of one site family with the limits from :class:`HttpSettings`.
 
@@ -165,21 +183,24 @@ class Fetcher:
 
     def __init__(self, client: httpx.Client, settings: HttpSettings, *,
                  sleep: Callable[[float], None] | None = None,
-                 cancel: Callable[[], bool] | None = None) -> None:
+                 cancel: Callable[[], bool] | None = None,
+                 hosts: HostLimits | None = None) -> None:
         self._client = client
         self._settings = settings
         self._sleep = sleep
         self._cancel = cancel
-        self._hosts: dict[str, threading.BoundedSemaphore] = {}
-        self._hosts_lock = threading.Lock()
+        self._hosts = hosts or HostLimits(settings.per_host)
+
+    @property
+    def settings(self) -> HttpSettings:
+        return self._settings
+
+    @property
+    def hosts(self) -> HostLimits:
+        return self._hosts
 
     def _slot(self, url: str) -> threading.BoundedSemaphore:
-        host = urlsplit(url).netloc.lower()
-        with self._hosts_lock:
-            slot = self._hosts.get(host)
-            if slot is None:
-                slot = self._hosts[host] = threading.BoundedSemaphore(self._settings.per_host)
-            return slot
+        return self._hosts.slot(url)
 
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
             same_origin_as: str | None = None, deadline: Deadline | None = None

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from lettermon import clock as clocks
@@ -95,26 +95,33 @@ class _Page1:
 
 
 class Poller:
-    def __init__(self, store: Store, fetcher: Fetcher,
+    def __init__(self, store: Store, fetcher: Fetcher | Callable[[LetterSettings], Fetcher],
                  adapters: Mapping[str, type[SourceAdapter]], *,
                  clock: clocks.Clock = clocks.system_clock,
                  progress: Callable[[str], Progress | None] | None = None,
                  hooks: Sequence[PollHook] = (),
-                 stopping: Callable[[], bool] | None = None,
-                 deadline: float = 600.0) -> None:
+                 stopping: Callable[[], bool] | None = None) -> None:
         self._store = store
-        self._deadline = deadline  # seconds one poll may take, all its pages included
-        self._fetcher = fetcher
+        self._fetcher_for = fetcher if callable(fetcher) else (lambda _letter: fetcher)
+        # the poll under way (a Poller polls one letter at a time; each thread has its own)
+        self._fetcher: Fetcher
+        self._due_at: str | None = None
+        self._worker: str | None = None
         self._adapters = adapters
         self._clock = clock
         self._progress = progress
         self._hooks = tuple(hooks)
         self._stopping = stopping
 
-    def poll(self, letter: LetterSettings) -> PollReport:
+    def poll(self, letter: LetterSettings, *, due_at: str | None = None,
+             worker: str | None = None) -> PollReport:
+        """Poll ``letter`` once; ``due_at`` (when the schedule wanted it) and ``worker``
+        (who polls) are recorded with the poll."""
         started = time.monotonic()
-        deadline = Deadline.after(
-            self._deadline, f"the poll's {format_duration(self._deadline)} deadline")
+        self._fetcher = self._fetcher_for(letter)
+        self._due_at, self._worker = due_at, worker
+        limit = self._fetcher.settings.poll_deadline
+        deadline = Deadline.after(limit, f"the poll's {format_duration(limit)} deadline")
         at = clocks.iso(self._clock())
         # read without a lock, only to choose the conditional GET's validators
         known = self._store.letters.ensure(letter.name, str(letter.url), at)
@@ -170,6 +177,7 @@ class Poller:
 
     def _finish(self, letter: LetterSettings, state: LetterState, poll_id: int,
                 record: PollRecord) -> None:
+        record = replace(record, due_at=self._due_at, worker=self._worker)
         self._store.polls.finish(poll_id, record)
         for hook in self._hooks:
             hook.after_poll(letter, state, poll_id, record)
