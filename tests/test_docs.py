@@ -39,6 +39,7 @@ SECTIONS: dict[type[BaseModel], str] = {
     config.HttpSettings: "## `[http]`",
     config.AlertSettings: "## `[alerts]`",
     config.MetricsSettings: "## `[metrics]`",
+    config.ReportSettings: "## `[report]`",
     LETTER: "## `[[letters]]`",
     config.MilestoneSettings: "### `milestones`",
     CssAdapterSettings: "### `[letters.css]`",
@@ -120,12 +121,13 @@ def test_every_setting_is_documented_in_its_section() -> None:
     (config.HttpSettings, "LETTERMON_HTTP__"),
     (config.AlertSettings, "LETTERMON_ALERTS__"),
     (config.MetricsSettings, "LETTERMON_METRICS__"),
+    (config.ReportSettings, "LETTERMON_REPORT__"),
 ])
 def test_environment_variables_are_documented(model: type[BaseModel], prefix: str) -> None:
     docs = _read(CONFIGURATION)
     for name in model.model_fields:
         variable = prefix + name.upper()
-        if model is SETTINGS and name in ("http", "alerts", "metrics"):
+        if model is SETTINGS and name in ("http", "alerts", "metrics", "report"):
             variable += "__<KEY>"
         assert f"`{variable}`" in docs, f"{variable} is not in docs/configuration.md"
 

@@ -76,6 +76,14 @@ class HttpSettings(Strict):
         return value
 
 
+def _check_locale(value: str | None) -> str | None:
+    if value is None:
+        return value
+    from lettermon.l10n import check_locale
+
+    return check_locale(value)
+
+
 class MilestoneSettings(Strict):
     every: int | None = Field(default=None, gt=0, description="announce each multiple of this")
     at: list[int] = Field(default_factory=list, description="explicit thresholds")
@@ -113,6 +121,10 @@ class LetterSettings(Strict):
     cron: str | None = None
     max_age: Duration | None = Field(default=None, description="health: default 3 x interval")
     milestones: MilestoneSettings = Field(default_factory=MilestoneSettings)
+    locale: str | None = Field(default=None,
+        description="language of numbers, dates and default templates; default British English")
+
+    _locale = field_validator("locale")(_check_locale)
 
     # One optional table per source adapter that takes settings ([letters.css], ...) is
     # added by :func:`settings_model`, named by the adapter's kind.
@@ -196,8 +208,10 @@ class ChannelSettings(Strict):
     quiet_hours: QuietHours | None = None
     operator: bool = Field(default=False, description="receives operator alerts, not milestones")
     language: str | None = None
+    locale: str | None = Field(default=None, description="overrides the letter's locale")
 
     _templates = field_validator("template", "launch_template")(_check_template)
+    _locale = field_validator("locale")(_check_locale)
 
     @property
     def links(self) -> bool:
@@ -214,6 +228,15 @@ class MetricsSettings(Strict):
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=9464, ge=0, le=65535)
+
+
+class ReportSettings(Strict):
+    dir: Path | None = Field(default=None,
+        description="where `run` keeps each letter's page and index.html; default: no pages")
+    names: bool = Field(default=False, description="list new signatories' names in reports")
+    max_names: int = Field(default=50, ge=0, le=1000)
+    name_max_length: int = Field(default=60, ge=5, le=200)
+    blocklist: list[str] = Field(default_factory=list, description="words that drop a name")
 
 
 class Settings(BaseSettings):
@@ -238,6 +261,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
     letters: list[LetterSettings] = Field(default_factory=list)
     channels: list[ChannelSettings] = Field(default_factory=list)
 
