@@ -121,6 +121,21 @@ def test_the_first_success_is_known(store: Store) -> None:
     assert store.polls.any_ok_besides(rek, second)
 
 
+def test_the_timeline_streams_every_finished_poll_in_order(store: Store) -> None:
+    rek = letter(store)
+    for minute in range(1, 2501):  # more than one batch of the stream
+        ok = minute % 7 != 0
+        poll(store, rek, minute % 60, Outcome.OK if ok else Outcome.FAILED,
+             minute if ok else None)
+    with store.transaction():
+        store.polls.start(rek, at(59))  # still running: not in the timeline
+    timeline = list(store.polls.timeline(rek))
+    assert len(timeline) == 2500
+    assert timeline[6] == (at(7), Outcome.FAILED, None)
+    assert timeline[-1] == (at(2500 % 60), Outcome.OK, 2500)
+    assert [c for _, _, c in store.polls.timeline(rek, since=at(59))][:3] == [59, None, 179]
+
+
 # -- signatories ---------------------------------------------------------------------------
 
 def test_signatories_are_added_counted_and_listed(store: Store) -> None:

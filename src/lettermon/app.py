@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from lettermon.announce.channels.base import Channel
     from lettermon.announce.preview import Preview
     from lettermon.announce.sender import Delivery, Sender
+    from lettermon.report.chart import Chart
+    from lettermon.report.chart import Format as ChartFormat
     from lettermon.run.alerts import Alerts
     from lettermon.run.health import Health
     from lettermon.run.worker import StopRequest
@@ -141,13 +143,13 @@ class App:
         return network(settings, context, **options)
 
     def _chart_image(self, entry: Entry) -> tuple[bytes, str] | None:
-        from lettermon.report.chart import render_png
-
+        """The chart a post carries (PNG, 1200 × 675) and its alt text."""
         try:
-            return render_png(self.store, entry.letter_id, title=entry.letter)
+            chart = self.chart(entry.letter)
         except LettermonError as exc:  # no matplotlib: post the text alone
             log.warning("posting without a chart: %s", exc)
             return None
+        return (chart.image, chart.alt) if chart is not None else None
 
     # -- letters ---------------------------------------------------------------------------
     def letters(self, names: Sequence[str] = ()) -> list[LetterSettings]:
@@ -196,13 +198,30 @@ class App:
         return self.store.signatories.listing(self.state(name).id, since=since,
                                               include_removed=not present)
 
-    def chart(self, name: str) -> tuple[bytes, str] | None:
-        """The letter's count over time as PNG bytes and alt text; None before any history."""
-        from lettermon.report.chart import render_png
+    def title(self, name: str) -> str:
+        """The letter's title: the config's as written, else the page's, cleaned like a
+        signatory's name, else the letter's name."""
+        letter = self.settings.letter(name)
+        if letter.title:
+            return letter.title
+        from lettermon.announce.sanitize import clean_title
 
-        self.settings.letter(name)
         state = self.store.letters.get(name)
-        return render_png(self.store, state.id, title=name) if state else None
+        return (clean_title(state.title) if state and state.title else None) or name
+
+    def chart(self, name: str, *, fmt: ChartFormat = "png",
+              size: tuple[int, int] | None = None, since: str | None = None) -> Chart | None:
+        """The letter's count over time (PNG or SVG, 1200 × 675 unless ``size``) with its
+        alt text; None before any successful poll (since ``since``)."""
+        from lettermon.report.chart import DEFAULT_SIZE, render, series
+
+        letter = self.settings.letter(name)
+        state = self.store.letters.get(name)
+        data = series(self.store, state.id, since=since) if state else None
+        if data is None:
+            return None
+        return render(data, title=self.title(name), fmt=fmt, size=size or DEFAULT_SIZE,
+                      locale=letter.locale)
 
     # -- posts -----------------------------------------------------------------------------
     def send_due(self, letters: Collection[str] | None = None) -> list[Delivery]:

@@ -1,28 +1,81 @@
-"""``chart``: a letter's signature count over time."""
+"""``chart``, ``report`` and ``export``: what organisers read and take elsewhere."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from lettermon.cli.common import EXIT_FAILED, Failed, config_option, errors_to_exit_codes, opened
+from lettermon.cli.output import terminal_safe
+
+if TYPE_CHECKING:
+    from lettermon.app import App
+
+
+def parse_size(_ctx: Any, _param: Any, value: str | None) -> tuple[int, int] | None:
+    """``"1200x675"`` → (1200, 675), for ``--size``."""
+    if value is None:
+        return None
+    match = re.fullmatch(r"\s*(\d{2,5})\s*[x×X]\s*(\d{2,5})\s*", value)
+    if not match:
+        raise click.BadParameter("give WIDTHxHEIGHT in pixels, e.g. 1200x675")
+    width, height = int(match[1]), int(match[2])
+    if not (200 <= width <= 8000 and 150 <= height <= 8000):
+        raise click.BadParameter("width 200-8000 and height 150-8000 pixels")
+    return width, height
+
+
+def since_iso(app: App, since: str | None) -> str | None:
+    """``--since``: an ISO date or time, or a duration back from now ("30d")."""
+    if not since:
+        return None
+    from lettermon import clock
+
+    try:
+        return clock.iso(clock.parse_since(since, app.clock()))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+
+
+since_option = click.option(
+    "--since", default=None,
+    help='Only the history since TIME: ISO date/time or a duration ("30d").')
 
 
 @click.command()
 @click.argument("name")
 @config_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
-              default=None, help="PNG file to write (default: NAME.png).")
-def chart(name: str, config_file: str | None, output: str | None) -> None:
-    """Draw letter NAME's signature count over time as a PNG."""
+              default=None, help="PNG or SVG file to write, by its extension "
+                                 "(default: NAME.png).")
+@since_option
+@click.option("--size", callback=parse_size, default=None, metavar="WxH",
+              help="Width and height in pixels (default: 1200x675, uncropped on X, "
+                   "Mastodon and Bluesky).")
+@click.option("--alt", "show_alt", is_flag=True,
+              help="Print the chart's alt text (the numbers in words) for a post.")
+def chart(name: str, config_file: str | None, output: str | None, since: str | None,
+          size: tuple[int, int] | None, show_alt: bool) -> None:
+    """Draw letter NAME's signature count over time as a PNG or SVG."""
+    path = Path(output or f"{name}.png")
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("png", "svg"):
+        raise click.BadParameter("the file must end in .png or .svg", param_hint="--output")
     with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
-        image = app.chart(name)
-    if image is None:
-        raise Failed(f"{name} has no successful poll yet (run: lettermon check {name})",
+        drawn = app.chart(name, fmt="png" if fmt == "png" else "svg", size=size,
+                          since=since_iso(app, since))
+    if drawn is None:
+        raise Failed(f"{name} has no successful poll yet"
+                     f"{' in that time' if since else ''} (run: lettermon check {name})",
                      EXIT_FAILED)
-    path = output or f"{name}.png"
-    with open(path, "wb") as handle:
-        handle.write(image[0])
-    click.echo(f"wrote {path} ({image[1]})")
+    path.write_bytes(drawn.image)
+    if show_alt:
+        click.echo(terminal_safe(drawn.alt))
+    else:
+        click.echo(terminal_safe(f"wrote {path}"))
 
 
 COMMANDS = (chart,)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -103,6 +104,18 @@ class Polls:
         return [(str(r[0]), int(r[1])) for r in self._db.all(
             f"SELECT at, count FROM polls WHERE letter_id = ? AND {_SUCCESS} "
             "AND count IS NOT NULL ORDER BY id", (letter_id,))]
+
+    def timeline(self, letter_id: int, *, since: str | None = None
+                 ) -> Iterator[tuple[str, Outcome, int | None]]:
+        """(time, outcome, count) of every finished poll, oldest first, streamed."""
+        sql = ("SELECT at, outcome, count FROM polls WHERE letter_id = ? "
+               "AND outcome <> 'running'")
+        params: tuple[Any, ...] = (letter_id,)
+        if since is not None:
+            sql += " AND at >= ?"
+            params += (since,)
+        for at, outcome, count in self._db.stream(sql + " ORDER BY id", params):
+            yield str(at), Outcome(outcome), None if count is None else int(count)
 
     def failing_streak(self, letter_id: int, *, upto: int | None = None) -> int:
         """How many finished polls in a row, up to poll ``upto`` (inclusive), failed."""
