@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lettermon import clock as clocks
-from lettermon.errors import LettermonError, NotFound
+from lettermon.errors import ConfigError, LettermonError, NotFound
 from lettermon.registry import Registry, builtin_registry
 from lettermon.settings import LetterSettings, Settings
 from lettermon.store import Entry, LetterState, PollRecord, SignatoryView, Store, open_store
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from lettermon.announce.channels.base import Channel
     from lettermon.announce.preview import Preview
     from lettermon.announce.sender import Delivery, Sender
+    from lettermon.report.breakdown import Breakdown, By
     from lettermon.report.chart import Chart
     from lettermon.report.chart import Format as ChartFormat
     from lettermon.run.alerts import Alerts
@@ -223,6 +224,80 @@ class App:
         return render(data, title=self.title(name), fmt=fmt, size=size or DEFAULT_SIZE,
                       locale=letter.locale)
 
+    def breakdown(self, name: str, by: By, *, present: bool = True) -> Breakdown:
+        """The letter's signatories counted by country, role or institution."""
+        from lettermon.report.breakdown import breakdown
+
+        views = self.signatories(name, present=present)
+        return breakdown(by, (view.fields for view in views))
+
+    def report(self, name: str) -> str:
+        """The letter's report page: one self-contained HTML file."""
+        from lettermon.report.page import gather, render_page
+
+        letter = self.settings.letter(name)
+        try:
+            chart = self.chart(name, fmt="svg")
+        except LettermonError as exc:  # no matplotlib: the page without its chart
+            log.warning("report without a chart: %s", exc)
+            chart = None
+        return render_page(gather(self.store, letter, title=self.title(name),
+                                  settings=self.settings.report, now=self.clock(),
+                                  chart=chart))
+
+    def publish(self, name: str) -> Path:
+        """Rewrite the letter's page and the index in ``[report] dir``, each atomically;
+        return the page's path."""
+        folder = self.settings.report.dir
+        if folder is None:
+            raise ConfigError("set [report] dir to the folder the pages go in")
+        from lettermon.report.page import write_atomic
+
+        path = folder / "letters" / f"{name}.html"
+        write_atomic(path, self.report(name))
+        self.publish_index()
+        return path
+
+    def publish_index(self) -> Path:
+        """Rewrite ``index.html`` in ``[report] dir``: every letter, its count and last
+        change."""
+        folder = self.settings.report.dir
+        if folder is None:
+            raise ConfigError("set [report] dir to the folder the pages go in")
+        from lettermon import l10n
+        from lettermon.report.page import IndexLine, render_index, write_atomic
+
+        lines = []
+        for letter in self.settings.letters:
+            state = self.store.letters.get(letter.name)
+            changed = self.store.polls.last_change(state.id) if state else None
+            lines.append(IndexLine(
+                name=letter.name, title=self.title(letter.name),
+                href=f"letters/{letter.name}.html",
+                count=l10n.number(state.last_count, letter.locale)
+                if state and state.last_count is not None else "–",
+                changed=l10n.date_time(clocks.parse_iso(changed), letter.locale)
+                if changed else "–"))
+        path = folder / "index.html"
+        write_atomic(path, render_index(lines, l10n.date_time(self.clock(), None)))
+        return path
+
+    def after_poll(self, letter: LetterSettings, report: PollReport) -> None:
+        """What ``run`` does after a poll: with ``[report] dir``, rewrite the pages when a
+        successful poll changed something (or the page is missing). A page that cannot be
+        written is logged; the poll, already committed, stands."""
+        folder = self.settings.report.dir
+        if folder is None or not report.ok:
+            return
+        changed = report.first_run or bool(report.delta or report.added or report.removed)
+        if not changed and (folder / "letters" / f"{letter.name}.html").exists():
+            return
+        try:
+            self.publish(letter.name)
+        except Exception:  # a page is never worth a failed poll
+            log.exception("could not write the report page of %s", letter.name,
+                          extra={"letter": letter.name, "event": "report_error"})
+
     # -- posts -----------------------------------------------------------------------------
     def send_due(self, letters: Collection[str] | None = None) -> list[Delivery]:
         """Send what is due (for these letters only, when given)."""
@@ -267,4 +342,5 @@ class App:
                 server = serve_metrics(lambda: open_store(url, clocks.iso(now())),
                                        self.settings.metrics.host, self.settings.metrics.port)
                 running.callback(server.shutdown)
-            Worker(self.settings.letters, self.poll, self.send_due, stop).run()
+            Worker(self.settings.letters, self.poll, self.send_due, stop,
+                   after_poll=self.after_poll).run()

@@ -78,4 +78,19 @@ def chart(name: str, config_file: str | None, output: str | None, since: str | N
         click.echo(terminal_safe(f"wrote {path}"))
 
 
-COMMANDS = (chart,)
+@click.command()
+@click.argument("name")
+@config_option
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              default=None, help="HTML file to write (default: NAME.html).")
+def report(name: str, config_file: str | None, output: str | None) -> None:
+    """Write letter NAME's report: one self-contained HTML page (count, changes, chart,
+    milestones and their posts, who signed, polling health)."""
+    with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+        html = app.report(name)
+    path = Path(output or f"{name}.html")
+    path.write_text(html, encoding="utf-8")
+    click.echo(terminal_safe(f"wrote {path}"))
+
+
+COMMANDS = (chart, report)

@@ -50,8 +50,11 @@ class Worker:
 
     def __init__(self, letters: Sequence[LetterSettings],
                  poll: Callable[[LetterSettings], PollReport],
-                 send_due: Callable[[], list[Delivery]], stop: StopRequest) -> None:
+                 send_due: Callable[[], list[Delivery]], stop: StopRequest, *,
+                 after_poll: Callable[[LetterSettings, PollReport], None] | None = None
+                 ) -> None:
         self._letters = tuple(letters)
+        self._after_poll = after_poll
         self._poll = poll
         self._send_due = send_due
         self._stop = stop
@@ -69,6 +72,8 @@ class Worker:
                 "count": report.count, "delta": report.delta, "added": report.added,
                 "removed": report.removed, "pages": report.pages, "bytes": report.bytes,
                 "duration": round(report.duration, 3), "error": report.error})
+            if self._after_poll is not None:
+                self.after(letter, report)
             if not self._stop.event.is_set():
                 self.send()
         except Interrupted:
@@ -78,6 +83,16 @@ class Worker:
         except Exception:
             log.exception("poll of %s raised", letter.name,
                           extra={"letter": letter.name, "event": "poll_error"})
+
+    def after(self, letter: LetterSettings, report: PollReport) -> None:
+        """The after-poll step (the status pages), outside the poll's transaction: its
+        failure is logged and changes nothing of the poll."""
+        try:
+            if self._after_poll is not None:
+                self._after_poll(letter, report)
+        except Exception:
+            log.exception("after the poll of %s", letter.name,
+                          extra={"letter": letter.name, "event": "after_poll_error"})
 
     def send(self) -> None:
         try:

@@ -117,6 +117,35 @@ class Polls:
         for at, outcome, count in self._db.stream(sql + " ORDER BY id", params):
             yield str(at), Outcome(outcome), None if count is None else int(count)
 
+    def count_at(self, letter_id: int, at: str) -> tuple[str, int] | None:
+        """(time, count) of the last successful poll at or before ``at``."""
+        row = self._db.one(f"SELECT at, count FROM polls WHERE letter_id = ? AND {_SUCCESS} "
+                           "AND count IS NOT NULL AND at <= ? ORDER BY at DESC, id DESC "
+                           "LIMIT 1", (letter_id, at))
+        return (str(row[0]), int(row[1])) if row else None
+
+    def failures_since(self, letter_id: int, since: str) -> int:
+        """How many finished polls since ``since`` did not succeed."""
+        return int(self._db.scalar(
+            f"SELECT COUNT(*) FROM polls WHERE letter_id = ? AND NOT ({_SUCCESS}) "
+            "AND outcome <> 'running' AND at >= ?", (letter_id, since)) or 0)
+
+    def latest_failure(self, letter_id: int) -> PollRecord | None:
+        """The last finished poll that did not succeed."""
+        row = self._db.one(f"SELECT {_SELECT} FROM polls WHERE letter_id = ? AND NOT "
+                           f"({_SUCCESS}) AND outcome <> 'running' ORDER BY id DESC LIMIT 1",
+                           (letter_id,))
+        return _record(row) if row else None
+
+    def last_change(self, letter_id: int) -> str | None:
+        """When a successful poll last saw a count different from the one before it (or
+        the first count)."""
+        value = self._db.scalar(
+            "SELECT MAX(at) FROM (SELECT at, count, LAG(count) OVER (ORDER BY id) AS before "
+            f"FROM polls WHERE letter_id = ? AND {_SUCCESS} AND count IS NOT NULL) AS counts "
+            "WHERE before IS NULL OR count <> before", (letter_id,))
+        return str(value) if value is not None else None
+
     def failing_streak(self, letter_id: int, *, upto: int | None = None) -> int:
         """How many finished polls in a row, up to poll ``upto`` (inclusive), failed."""
         sql = ("SELECT outcome FROM polls WHERE letter_id = ? AND outcome <> 'running'"

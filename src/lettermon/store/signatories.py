@@ -148,6 +148,20 @@ class Signatories:
         for row in cursor:
             yield SignatoryView(row[0], json.loads(row[1]), row[2], row[3], row[4], row[5])
 
+    def new_since(self, letter_id: int, since: str, *, limit: int
+                  ) -> tuple[int, list[dict[str, str]]]:
+        """How many present signatories were first seen at or after ``since`` by a poll
+        after the letter's first (a first backfill finds no one new), and the fields of
+        the newest ``limit`` of them, newest first."""
+        where = ("letter_id = ? AND removed_at IS NULL AND first_seen >= ? AND first_poll > "
+                 "(SELECT MIN(first_poll) FROM signatories WHERE letter_id = ?)")
+        params = (letter_id, since, letter_id)
+        count = int(self.db.scalar(f"SELECT COUNT(*) FROM signatories WHERE {where}", params)
+                    or 0)
+        rows = self.db.all(f"SELECT fields FROM signatories WHERE {where} ORDER BY id DESC "
+                           "LIMIT ?", (*params, limit)) if limit else []
+        return count, [json.loads(r[0]) for r in rows]
+
     def recent_fields(self, letter_id: int, *, since: str | None, limit: int
                       ) -> list[dict[str, str]]:
         """The fields of the newest present signatories first seen at or after ``since``."""
