@@ -60,7 +60,13 @@ def count_at(hour: int) -> int:
 
 
 def build(database: Path, now: datetime, *, name: str = "rekognition",
-          url: str = "https://letters.example.org/rek/") -> Built:
+          url: str = "https://letters.example.org/rek/",
+          extra_countries: tuple[str, ...] = ()) -> Built:
+    """The history described above; ``extra_countries`` adds one signatory (two days ago)
+    for each of these country values."""
+    later = LATER + [{"first_name": "Ivo", "last_name": f"Extra {i}", "title": "",
+                      "country": country, "institution": ""}
+                     for i, country in enumerate(extra_countries)]
     start = now - timedelta(hours=HOURS)
     with open_store(f"sqlite:///{database}", clock.iso(start)) as store:
         letter_id = store.letters.ensure(name, url, clock.iso(start)).id
@@ -82,14 +88,15 @@ def build(database: Path, now: datetime, *, name: str = "rekognition",
                     store.milestones.record(letter_id, silent=[100], announced=[],
                                             poll_id=poll_id, count=100, at=at)
                 elif hour == HOURS - 48:
-                    store.signatories.add(letter_id, [_row(f) for f in LATER], at, poll_id)
+                    store.signatories.add(letter_id, [_row(f) for f in later], at, poll_id)
                 if hour and count_at(hour) % 100 == 0:
                     store.milestones.record(letter_id, silent=[], announced=[count_at(hour)],
                                             poll_id=poll_id, count=count_at(hour), at=at)
                     if count_at(hour) == 1000:
                         _posted(store, letter_id, name, poll_id, at)
         with store.transaction():
-            store.letters.update(letter_id, last_count=count_at(HOURS), present=8,
+            store.letters.update(letter_id, last_count=count_at(HOURS),
+                                 present=len(FIRST) + len(later),
                                  title=PAGE_TITLE)
     return Built(start, now, count_at(HOURS), letter_id)
 

@@ -141,7 +141,7 @@ def test_a_failed_week_is_a_gap_in_the_drawing_and_in_words(store: Store) -> Non
     assert 'id="run-0"' in svg and 'id="run-1"' in svg and 'id="gap-0"' in svg
     assert 'id="run-2"' not in svg
     alt = render(data, title="Letter", fmt="png").alt
-    assert "Polling failed 1 time (about 8.0 days without data), shown as gaps" in alt
+    assert "Polling failed 1 time (8 days without data in all), shown as gaps" in alt
 
 
 def test_a_letter_nobody_signed_yet_still_draws(store: Store) -> None:

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+REPORT_CHART = (800, 480)  # the report's chart: large text for a phone's width
+
 
 @dataclass(frozen=True)
 class Wiring:
@@ -211,7 +213,8 @@ class App:
         return (clean_title(state.title) if state and state.title else None) or name
 
     def chart(self, name: str, *, fmt: ChartFormat = "png",
-              size: tuple[int, int] | None = None, since: str | None = None) -> Chart | None:
+              size: tuple[int, int] | None = None, since: str | None = None,
+              text_size: float | None = None) -> Chart | None:
         """The letter's count over time (PNG or SVG, 1200 × 675 unless ``size``) with its
         alt text; None before any successful poll (since ``since``)."""
         from lettermon.report.chart import DEFAULT_SIZE, render, series
@@ -222,7 +225,7 @@ class App:
         if data is None:
             return None
         return render(data, title=self.title(name), fmt=fmt, size=size or DEFAULT_SIZE,
-                      locale=letter.locale)
+                      locale=letter.locale, text_size=text_size)
 
     def breakdown(self, name: str, by: By, *, present: bool = True) -> Breakdown:
         """The letter's signatories counted by country, role or institution."""
@@ -237,7 +240,7 @@ class App:
 
         letter = self.settings.letter(name)
         try:
-            chart = self.chart(name, fmt="svg")
+            chart = self.chart(name, fmt="svg", size=REPORT_CHART, text_size=14)
         except LettermonError as exc:  # no matplotlib: the page without its chart
             log.warning("report without a chart: %s", exc)
             chart = None

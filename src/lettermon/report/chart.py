@@ -130,16 +130,18 @@ def alt_text(data: Series, title: str, locale: str | None = None) -> str:
         more = "" if len(shown) == len(data.milestones) else " (latest)"
         text += f" Milestones marked{more}: {listed}."
     if data.gaps:
-        days = sum((b - a).total_seconds() for a, b in data.gaps) / 86400
+        missing = sum(((b - a) for a, b in data.gaps), timedelta())
         text += (f" Polling failed {len(data.gaps)} time{'s' if len(data.gaps) > 1 else ''}"
-                 f" (about {l10n.number(days, locale, decimals=1)} days without data), "
+                 f" ({l10n.duration(missing, locale)} without data in all), "
                  "shown as gaps in the line.")
     return text
 
 
 def render(data: Series, *, title: str, fmt: Format = "png",
-           size: tuple[int, int] = DEFAULT_SIZE, locale: str | None = None) -> Chart:
-    """Draw the chart; LettermonError when matplotlib is not installed."""
+           size: tuple[int, int] = DEFAULT_SIZE, locale: str | None = None,
+           text_size: float | None = None) -> Chart:
+    """Draw the chart; LettermonError when matplotlib is not installed. Text is 13 points
+    at 1200 × 675 and scales with the size, unless ``text_size`` is given."""
     try:
         import matplotlib
     except ImportError:
@@ -149,14 +151,14 @@ def render(data: Series, *, title: str, fmt: Format = "png",
 
     width, height = size
     scale = min(width / DEFAULT_SIZE[0], height / DEFAULT_SIZE[1])
-    font = max(7.0, 13 * scale)
+    font = text_size or max(7.0, 13 * scale)
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "lettermon",
                          "font.size": font}):
         figure, axes = plt.subplots(figsize=(width / DPI, height / DPI), dpi=DPI,
                                     layout="constrained")
         try:
             _draw(axes, data, locale, font)
-            wrap = max(20, int(width / (font * 1.35 * 0.62)))
+            wrap = max(20, int(width / (font * 1.35 * DPI / 72 * 0.66)))  # bold, pt to px
             heading = "\n".join(textwrap.wrap(title, wrap)[:2]) or " "
             figure.suptitle(heading, x=0.01, ha="left", fontsize=font * 1.35,
                             fontweight="bold", parse_math=False)

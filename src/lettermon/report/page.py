@@ -71,6 +71,7 @@ class Report:
     rate: str
     rate_note: str
     next_milestone: str
+    next_note: str
     chart: Chart | None
     milestones: tuple[Reached, ...]
     new_count: str
@@ -104,7 +105,7 @@ def gather(store: Store, letter: LetterSettings, *, title: str, settings: Report
     count = state.last_count if state else None
     changes: list[Change] = []
     rate_text = next_text = NOT_ENOUGH
-    rate_note = ""
+    rate_note = next_note = ""
     if state is not None and latest_ok is not None and count is not None:
         first = polls.first_ok(state.id)
         for label, span in WINDOWS:
@@ -123,12 +124,13 @@ def gather(store: Store, letter: LetterSettings, *, title: str, settings: Report
                 rate_note = f"since the first poll, {moment(base_at)}"
         nxt = rules.next_threshold(letter.milestones, count)
         if nxt is None:
-            next_text = "no further milestone configured"
+            next_text = "none configured"
         elif rate:
             eta = clock.parse_iso(latest_ok.at) + timedelta(days=(nxt - count) / rate)
-            next_text = f"{num(nxt)}, estimated {l10n.long_date(eta.date(), locale)}"
+            next_text = num(nxt)
+            next_note = f"estimated {l10n.long_date(eta.date(), locale)}"
         else:
-            next_text = f"{num(nxt)}: {NOT_ENOUGH}"
+            next_text, next_note = num(nxt), f"estimated date: {NOT_ENOUGH}"
     reached = _reached(store, state.id, letter.name, locale) if state else ()
     new_count, names = 0, None
     if state is not None:
@@ -148,7 +150,7 @@ def gather(store: Store, letter: LetterSettings, *, title: str, settings: Report
         count=num(count) if count is not None else None,
         confirmed=moment(latest_ok.at) if latest_ok else None,
         changes=tuple(changes), rate=rate_text, rate_note=rate_note,
-        next_milestone=next_text, chart=chart,
+        next_milestone=next_text, next_note=next_note, chart=chart,
         milestones=reached, new_count=num(new_count), new_names=names,
         countries=countries, roles=roles,
         last_poll=f"{moment(latest.at)}: {latest.outcome}" if latest else "none yet",
