@@ -117,3 +117,22 @@ def _posted(store: object, letter_id: int, name: str, poll_id: int, at: str) -> 
         store.outbox.update(entry.id, at, status=OutboxStatus.SENT, remote_id=f"id-{entry.id}",
                             remote_url=POST_URL if entry.channel == "icrac-mastodon"
                             else "javascript:alert(1)", sent_at=at)
+
+
+def many_signatories(database: Path, now: datetime, count: int, *,
+                     name: str = "big") -> None:
+    """A letter of ``count`` signatories, added by one poll in batches of 5,000."""
+    countries = ("USA", "Germany", "U.K.", "Brasil", "Republic of Fenerbahce", "")
+    at = clock.iso(now)
+    with open_store(f"sqlite:///{database}", at) as store:
+        letter_id = store.letters.ensure(name, "https://big.example/", at).id
+        with store.transaction():
+            poll_id = store.polls.start(letter_id, at)
+            store.polls.finish(poll_id, PollRecord(at=at, count=count, outcome=Outcome.OK))
+            for start in range(0, count, 5000):
+                store.signatories.add(letter_id, [
+                    _row({"first_name": f"Person {i}", "last_name": f"Number {i:06d}",
+                          "title": "Researcher", "country": countries[i % len(countries)],
+                          "institution": f"University {i % 97}"})
+                    for i in range(start, min(count, start + 5000))], at, poll_id)
+            store.letters.update(letter_id, last_count=count, present=count)

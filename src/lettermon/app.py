@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from lettermon import clock as clocks
 from lettermon.errors import ConfigError, LettermonError, NotFound
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from lettermon.watch.poll import Poller, PollHook, PollReport
 
 log = logging.getLogger(__name__)
+
+ExportKind = Literal["polls", "signatories", "milestones"]
 
 REPORT_CHART = (800, 480)  # the report's chart: large text for a phone's width
 
@@ -78,6 +80,20 @@ def open_app(settings: Settings, wiring: Wiring | None = None, *,
             yield app
         finally:
             app.close()
+
+
+def _country_lookup() -> Callable[[str], tuple[str | None, str | None]]:
+    """A typed country → (ISO 3166 code, name), remembered for the distinct spellings of
+    one export (at most 10,000 of them)."""
+    from lettermon.report.countries import normalise_country
+
+    @functools.lru_cache(maxsize=10_000)
+    def lookup(raw: str) -> tuple[str | None, str | None]:
+        if not raw.strip():
+            return None, None
+        found = normalise_country(raw)
+        return found.code, found.name
+    return lookup
 
 
 class App:
@@ -233,6 +249,59 @@ class App:
 
         views = self.signatories(name, present=present)
         return breakdown(by, (view.fields for view in views))
+
+    def export(self, name: str, what: ExportKind) -> tuple[list[str], Iterator[dict[str, Any]]]:
+        """The columns and the rows (streamed: one at a time from the database) of the
+        letter's polls, signatories (with the normalised country beside the raw one) or
+        milestones (with the links of their posts)."""
+        state = self.state(name)
+        if what == "polls":
+            columns = ["at", "count", "ok", "outcome", "kind", "http_status", "pages", "bytes",
+                       "duration_ms", "added", "removed", "crawl", "rows_seen", "error"]
+            return columns, ({**{c: getattr(p, c) for c in columns if hasattr(p, c)},
+                              "ok": p.outcome.ok} for p in self.store.polls.stream(state.id))
+        if what == "milestones":
+            from lettermon.models import OutboxStatus, PostKind
+
+            links: dict[int, list[str]] = {}
+            for entry in self.store.outbox.entries(name, statuses=(OutboxStatus.SENT,)):
+                if entry.kind is PostKind.MILESTONE and entry.milestone is not None:
+                    links.setdefault(entry.milestone, []).append(
+                        entry.remote_url or entry.remote_id or entry.channel)
+            columns = ["milestone", "reached_at", "count", "announced", "posts"]
+            return columns, ({"milestone": m, "reached_at": at, "count": count,
+                              "announced": announced, "posts": " ".join(links.get(m, []))}
+                             for m, at, count, announced in
+                             self.store.milestones.reached(state.id))
+        fields = self.store.signatories.field_names(state.id)
+        country_field = next((f for f in fields if f.lower() == "country"), None)
+        columns = []
+        for name_ in fields:
+            columns.append(name_)
+            if name_ == country_field:
+                columns += ["country_code", "country_name"]
+        columns += ["first_seen", "last_seen", "removed_at"]
+        country = _country_lookup()
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for view in self.store.signatories.listing(state.id):
+                row: dict[str, Any] = dict(view.fields)
+                if country_field is not None:
+                    row["country_code"], row["country_name"] = country(
+                        view.fields.get(country_field, ""))
+                row.update(first_seen=view.first_seen, last_seen=view.last_seen,
+                           removed_at=view.removed_at)
+                yield row
+        return columns, rows()
+
+    def export_sqlite(self, path: Path, names: Sequence[str] = ()) -> dict[str, int]:
+        """Write a standalone SQLite copy of the history of these letters (all when none is
+        named); return the rows written per table."""
+        from lettermon.store.export import write_sqlite_copy
+
+        states = [state for letter in self.letters(names)
+                  if (state := self.store.letters.get(letter.name)) is not None]
+        return write_sqlite_copy(self.store, path, states, _country_lookup())
 
     def report(self, name: str) -> str:
         """The letter's report page: one self-contained HTML file."""

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from lettermon.cli.common import EXIT_FAILED, Failed, config_option, errors_to_exit_codes, opened
-from lettermon.cli.output import terminal_safe
+from lettermon.cli.output import dumps_json, terminal_safe, write_csv, write_json_array
 
 if TYPE_CHECKING:
     from lettermon.app import App
@@ -93,4 +95,54 @@ def report(name: str, config_file: str | None, output: str | None) -> None:
     click.echo(terminal_safe(f"wrote {path}"))
 
 
-COMMANDS = (chart, report)
+@click.command()
+@click.argument("name", required=False)
+@config_option
+@click.option("--what", type=click.Choice(["polls", "signatories", "milestones"]),
+              default="signatories", show_default=True, help="What to export.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "ndjson"]), default="csv",
+              show_default=True, help="CSV, a JSON array, or one JSON object per line.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="File to write (default: standard output).")
+@click.option("--sqlite", "sqlite_file", type=click.Path(dir_okay=False, writable=True),
+              default=None, help="Write a standalone SQLite copy of the history (of NAME, "
+                                 "else of every letter) to this file instead.")
+@click.option("--csv-raw", is_flag=True,
+              help="With CSV: write cells as stored, without the leading ' that stops a "
+                   "spreadsheet from running a cell starting with = + - @ as a formula.")
+def export(name: str | None, config_file: str | None, what: str, fmt: str,
+           output: str | None, sqlite_file: str | None, csv_raw: bool) -> None:
+    """Export letter NAME's polls, signatories or milestones for other tools, streamed
+    (memory stays flat however large the letter), or the whole history as SQLite."""
+    if sqlite_file is not None:
+        with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+            written = app.export_sqlite(Path(sqlite_file), [name] if name else [])
+        counts = ", ".join(f"{n:,} {table}" for table, n in written.items())
+        click.echo(terminal_safe(f"wrote {sqlite_file}: {counts}"))
+        return
+    if name is None:
+        raise click.UsageError("name a letter (or give --sqlite FILE)")
+    if csv_raw and fmt != "csv":
+        raise click.UsageError("--csv-raw goes with --format csv")
+    with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+        columns, rows = app.export(name, what)  # type: ignore[arg-type]
+        if output is None:
+            _write_rows(rows, columns, fmt, sys.stdout, safe=not csv_raw)
+        else:
+            with open(output, "w", encoding="utf-8", newline="") as out:
+                _write_rows(rows, columns, fmt, out, safe=not csv_raw)
+
+
+def _write_rows(rows: Iterator[dict[str, Any]], columns: list[str], fmt: str, out: TextIO,
+                *, safe: bool) -> None:
+    if fmt == "csv":
+        write_csv(rows, columns, out, safe=safe)
+    elif fmt == "json":
+        write_json_array(rows, out)
+    else:
+        for row in rows:
+            out.write(dumps_json(row))
+            out.write("\n")
+
+
+COMMANDS = (chart, report, export)

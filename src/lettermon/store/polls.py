@@ -70,6 +70,12 @@ class Polls:
             params += (limit,)
         return [_record(row) for row in reversed(self._db.all(sql, params))]
 
+    def stream(self, letter_id: int) -> Iterator[PollRecord]:
+        """Every finished poll, oldest first, streamed."""
+        for row in self._db.stream(f"SELECT {_SELECT} FROM polls WHERE letter_id = ? "
+                                   "AND outcome <> 'running' ORDER BY id", (letter_id,)):
+            yield _record(row)
+
     def latest(self, letter_id: int) -> PollRecord | None:
         """The last finished poll."""
         row = self._db.one(f"SELECT {_SELECT} FROM polls WHERE letter_id = ? AND outcome <> "

@@ -144,9 +144,17 @@ class Signatories:
             params.append(since)
         if not include_removed:
             sql += " AND removed_at IS NULL"
-        cursor = self.db.execute(sql + " ORDER BY first_seen, id", params)
-        for row in cursor:
+        for row in self.db.stream(sql + " ORDER BY first_seen, id", params):
             yield SignatoryView(row[0], json.loads(row[1]), row[2], row[3], row[4], row[5])
+
+    def field_names(self, letter_id: int) -> list[str]:
+        """Every field name the letter's signatories have, in the order first met
+        (streamed: memory holds the names only)."""
+        names: dict[str, None] = {}
+        for (fields,) in self.db.stream("SELECT fields FROM signatories WHERE letter_id = ? "
+                                        "ORDER BY id", (letter_id,)):
+            names.update(dict.fromkeys(json.loads(fields)))
+        return list(names)
 
     def new_since(self, letter_id: int, since: str, *, limit: int
                   ) -> tuple[int, list[dict[str, str]]]:
