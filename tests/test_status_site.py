@@ -55,7 +55,7 @@ def test_run_rewrites_the_page_and_the_index_after_each_change(
                               text=True)
     try:
         wait_for(lambda: count_on(page) == "480", timeout=30)
-        assert index.exists()
+        wait_for(index.exists)  # written right after the page
         written = page.stat().st_mtime_ns
         database = tmp_path / "data" / "lettermon.sqlite3"
         seen = len(polls(database))
