@@ -193,8 +193,13 @@ def test_a_letter_nobody_signed_yet(tmp_path: Path, run_cli: Callable[..., Resul
     assert "None yet." in page.shown("milestones")
 
 
-def test_before_any_poll_the_page_says_so(tmp_path: Path,
+def test_before_any_poll_the_page_says_so(tmp_path: Path, clock: Any,
                                           run_cli: Callable[..., Result]) -> None:
+    from lettermon import clock as clocks
+    from lettermon.store import open_store
+
+    with open_store(f"sqlite:///{tmp_path / 'data.sqlite3'}", clocks.iso(clock.now)):
+        pass  # the database of a config whose other letters were polled
     page = report(run_cli, config(tmp_path), tmp_path / "r.html")
     assert page.shown("count") == "–"
     assert "no successful poll yet" in page.all_text()

@@ -66,7 +66,7 @@ def chart(name: str, config_file: str | None, output: str | None, since: str | N
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg"):
         raise click.BadParameter("the file must end in .png or .svg", param_hint="--output")
-    with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+    with errors_to_exit_codes(), opened(config_file, names=[name], read_only=True) as app:
         drawn = app.chart(name, fmt="png" if fmt == "png" else "svg", size=size,
                           since=since_iso(app, since))
     if drawn is None:
@@ -88,7 +88,7 @@ def chart(name: str, config_file: str | None, output: str | None, since: str | N
 def report(name: str, config_file: str | None, output: str | None) -> None:
     """Write letter NAME's report: one self-contained HTML page (count, changes, chart,
     milestones and their posts, who signed, polling health)."""
-    with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+    with errors_to_exit_codes(), opened(config_file, names=[name], read_only=True) as app:
         html = app.report(name)
     path = Path(output or f"{name}.html")
     path.write_text(html, encoding="utf-8")
@@ -115,7 +115,7 @@ def export(name: str | None, config_file: str | None, what: str, fmt: str,
     """Export letter NAME's polls, signatories or milestones for other tools, streamed
     (memory stays flat however large the letter), or the whole history as SQLite."""
     if sqlite_file is not None:
-        with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+        with errors_to_exit_codes(), opened(config_file, names=[name], read_only=True) as app:
             written = app.export_sqlite(Path(sqlite_file), [name] if name else [])
         counts = ", ".join(f"{n:,} {table}" for table, n in written.items())
         click.echo(terminal_safe(f"wrote {sqlite_file}: {counts}"))
@@ -124,7 +124,7 @@ def export(name: str | None, config_file: str | None, what: str, fmt: str,
         raise click.UsageError("name a letter (or give --sqlite FILE)")
     if csv_raw and fmt != "csv":
         raise click.UsageError("--csv-raw goes with --format csv")
-    with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+    with errors_to_exit_codes(), opened(config_file, names=[name], read_only=True) as app:
         columns, rows = app.export(name, what)  # type: ignore[arg-type]
         if output is None:
             _write_rows(rows, columns, fmt, sys.stdout, safe=not csv_raw)

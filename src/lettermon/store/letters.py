@@ -9,7 +9,7 @@ from lettermon.models import ListOrder
 from lettermon.store.db import Database
 
 _COLUMNS = ("id, name, list_order, per_page, etag, last_modified, page1_digest, "
-            "last_count, present, last_full_crawl, title, url")
+            "last_count, present, last_full_crawl, title, url, accept_drop")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,8 @@ class LetterState:
     last_full_crawl: str | None
     title: str | None = None
     url: str | None = None
+    accept_drop: bool = False
+    """An operator said the page's next count is to be believed, however far it fell."""
 
 
 def _state(row: tuple[Any, ...] | None) -> LetterState | None:
@@ -33,6 +35,7 @@ def _state(row: tuple[Any, ...] | None) -> LetterState | None:
         return None
     values = list(row)
     values[2] = ListOrder(values[2])
+    values[12] = bool(values[12])
     return LetterState(*values)
 
 
