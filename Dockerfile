@@ -39,8 +39,8 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 
 RUN useradd --system --no-log-init --uid 10001 --user-group \
         --home-dir /data --shell /usr/sbin/nologin lettermon \
-    && mkdir -p /data /config \
-    && chown lettermon:lettermon /data
+    && mkdir -p /data/site /config \
+    && chown lettermon:lettermon /data /data/site
 
 COPY --chown=root:root --chmod=0644 config/lettermon.toml /config/lettermon.toml
 

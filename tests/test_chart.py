@@ -1,77 +1,237 @@
-"""The chart of a letter's count: the points it draws, the picture, and the command."""
+"""The chart of a letter's count: what it draws, the pictures, the alt text and the command.
+
+Histories are built in each test, through the store: a day, a year, a letter whose
+polling failed for a week, a letter nobody has signed.
+"""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import Result
 
+from lettermon import clock
 from lettermon.models import Outcome
-from lettermon.report.chart import points, render_png
+from lettermon.report.chart import Series, render, series
 from lettermon.store import PollRecord, Store, open_store
 
-T0 = "2026-03-01T00:00:00.000000Z"
+from posting import check, console, grow_to, letter_site, milestones
+
+pytest.importorskip("matplotlib")
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
+SVG = "{http://www.w3.org/2000/svg}"
 
 
-def day(n: int) -> str:
-    return f"2026-03-{n:02d}T12:00:00.000000Z"
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(f"sqlite:///{tmp_path}/c.sqlite3", clock.iso(START)) as opened:
+        yield opened
 
 
-def history(store: Store, polls: list[tuple[str, Outcome, int | None]]) -> int:
-    letter_id = store.letters.ensure("rek", "https://l.example/", T0).id
+def history(store: Store, polls: list[tuple[datetime, Outcome, int | None]],
+            reached: dict[int, datetime] | None = None) -> int:
+    """A letter with these polls, and these milestones reached (milestone → when)."""
+    letter_id = store.letters.ensure("rek", "https://l.example/", clock.iso(START)).id
+    ids = {}
     for at, outcome, count in polls:
         with store.transaction():
-            poll_id = store.polls.start(letter_id, at)
-            store.polls.finish(poll_id, PollRecord(at=at, count=count, outcome=outcome))
+            poll_id = store.polls.start(letter_id, clock.iso(at))
+            store.polls.finish(poll_id, PollRecord(at=clock.iso(at), count=count,
+                                                   outcome=outcome))
+        ids[at] = (poll_id, count)
+    for milestone, at in (reached or {}).items():
+        poll_id, count = ids[at]
+        with store.transaction():
+            store.milestones.record(letter_id, silent=(), announced=(milestone,),
+                                    poll_id=poll_id, count=count or 0, at=clock.iso(at))
     return letter_id
 
 
-def test_points_keep_changes_and_the_last_poll(tmp_path: Path) -> None:
-    with open_store(f"sqlite:///{tmp_path}/c.sqlite3", T0) as store:
-        letter_id = history(store, [
-            (day(1), Outcome.OK, 100), (day(2), Outcome.UNCHANGED, 100),
-            (day(3), Outcome.FAILED, None), (day(4), Outcome.OK, 250),
-            (day(5), Outcome.SUSPECT, 0), (day(6), Outcome.UNCHANGED, 250)])
-        assert points(store, letter_id) == [(day(1), 100), (day(4), 250), (day(6), 250)]
+def day(n: int, hour: int = 12) -> datetime:
+    return START + timedelta(days=n - 1, hours=hour)
 
 
-def test_the_png_shows_the_history_with_alt_text(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+def texts(svg: bytes) -> list[str]:
+    """Every text the SVG shows (matplotlib writes text as <text> with svg.fonttype none)."""
+    root = ET.fromstring(svg)
+    return ["".join(node.itertext()) for node in root.iter(f"{SVG}text")]
+
+
+def png_size_and_range(png: bytes) -> tuple[tuple[int, int], int]:
     from PIL import Image
 
-    with open_store(f"sqlite:///{tmp_path}/c.sqlite3", T0) as store:
-        letter_id = history(store, [(day(n), Outcome.OK, 100 * n) for n in range(1, 11)])
-        image = render_png(store, letter_id, title="Open Letter")
-    assert image is not None
-    png, alt = image
     picture = Image.open(io.BytesIO(png)).convert("L")
-    assert picture.size == (800, 450)
     low, high = picture.getextrema()
-    assert high - low > 100  # a drawn line and text, not a blank page
-    assert alt == ("Line chart of signatures on Open Letter: 100 on 1 March 2026, "
-                   "1,000 on 10 March 2026.")
+    return picture.size, high - low
 
 
-def test_no_history_no_chart(tmp_path: Path) -> None:
-    with open_store(f"sqlite:///{tmp_path}/c.sqlite3", T0) as store:
-        letter_id = history(store, [(day(1), Outcome.FAILED, None)])
-        assert render_png(store, letter_id, title="x") is None
+def test_failed_polls_split_the_line_and_leave_a_gap(store: Store) -> None:
+    letter_id = history(store, [
+        (day(1), Outcome.OK, 100), (day(2), Outcome.UNCHANGED, 100),
+        (day(3), Outcome.FAILED, None), (day(4), Outcome.OK, 250),
+        (day(5), Outcome.SUSPECT, 0), (day(6), Outcome.UNCHANGED, 250),
+        (day(7), Outcome.OK, 260)])
+    data = series(store, letter_id)
+    assert data is not None
+    assert data.runs == (((day(1), 100), (day(2), 100)), ((day(4), 250),),
+                         ((day(6), 250), (day(7), 260)))
+    assert data.gaps == ((day(2), day(4)), (day(4), day(6)))
+    # the suspect 0 is never drawn, and no run spans a gap
+    for start, end in data.gaps:
+        assert not any(run[0][0] < end and run[-1][0] > start for run in data.runs)
 
 
-def test_the_chart_command_writes_the_file(
-        site: object, config_for: Callable[..., Path], run_cli: Callable[..., Result],
-        tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
-    config = config_for(site)
+def test_a_year_as_png_and_svg_at_the_size_people_post(store: Store) -> None:
+    polls = [(day(1) + timedelta(days=n), Outcome.OK, 40 * n + 479) for n in range(0, 365, 3)]
+    count_at = dict((at, count) for at, _, count in polls)
+    firsts = {m: next(at for at, c in count_at.items() if c is not None and c >= m)
+              for m in (1000, 5000, 10000)}
+    letter_id = history(store, polls, reached=firsts)
+    data = series(store, letter_id)
+    assert data is not None
+    png = render(data, title="Open Letter to Amazon", fmt="png")
+    assert png.image.startswith(b"\x89PNG")
+    size, contrast = png_size_and_range(png.image)
+    assert size == (1200, 675) and contrast > 100  # lines and text, not a blank page
+    svg = render(data, title="Open Letter to Amazon", fmt="svg")
+    root = ET.fromstring(svg.image)
+    assert (root.get("width"), root.get("height")) == ("1200", "675")
+    shown = texts(svg.image)
+    assert "Open Letter to Amazon" in shown  # the title, not the short name
+    assert "date (UTC)" in shown
+    assert {"1,000", "5,000", "10,000"} <= set(shown)  # milestones labelled
+    ticks = [t for t in shown if re.fullmatch(r"\d{1,3}(,\d{3})+", t)]
+    assert len(ticks) >= 3  # the count axis has thousands separators
+    assert any(re.fullmatch(r"\d{4}", t) or t in ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+               for t in shown)  # months and years along the date axis
+    last = 40 * 363 + 479
+    assert svg.alt == (
+        "Line chart of the signatures on “Open Letter to Amazon” over time (UTC): 479 on "
+        f"1 March 2026, {last:,} on 27 February 2027. Milestones marked: 1,000 on "
+        f"{firsts[1000].day} {firsts[1000]:%B %Y}, 5,000 on {firsts[5000].day} "
+        f"{firsts[5000]:%B %Y} and 10,000 on {firsts[10000].day} {firsts[10000]:%B %Y}.")
+
+
+def test_one_day_reads_in_hours(store: Store) -> None:
+    polls = [(START + timedelta(minutes=5 * n), Outcome.OK, 10 + n // 6) for n in range(288)]
+    letter_id = history(store, polls)
+    data = series(store, letter_id)
+    assert data is not None
+    shown = texts(render(data, title="A day", fmt="svg").image)
+    assert sum(bool(re.fullmatch(r"\d\d:\d\d", t)) for t in shown) >= 3
+    assert "date (UTC)" in shown
+
+
+def test_a_failed_week_is_a_gap_in_the_drawing_and_in_words(store: Store) -> None:
+    polls = [(day(n), Outcome.OK, 100 * n) for n in range(1, 8)]
+    polls += [(day(n), Outcome.FAILED, None) for n in range(8, 15)]
+    polls += [(day(n), Outcome.OK, 100 * n) for n in range(15, 22)]
+    letter_id = history(store, polls)
+    data = series(store, letter_id)
+    assert data is not None and data.gaps == ((day(7), day(15)),)
+    svg = render(data, title="Letter", fmt="svg").image.decode()
+    assert 'id="run-0"' in svg and 'id="run-1"' in svg and 'id="gap-0"' in svg
+    assert 'id="run-2"' not in svg
+    alt = render(data, title="Letter", fmt="png").alt
+    assert "Polling failed 1 time (8 days without data in all), shown as gaps" in alt
+
+
+def test_a_letter_nobody_signed_yet_still_draws(store: Store) -> None:
+    letter_id = history(store, [(day(1), Outcome.OK, 0), (day(2), Outcome.UNCHANGED, 0)])
+    data = series(store, letter_id)
+    assert data is not None
+    chart = render(data, title="New letter", fmt="png")
+    size, contrast = png_size_and_range(chart.image)
+    assert size == (1200, 675) and contrast > 100
+    assert "0 on 1 March 2026, 0 on 2 March 2026" in chart.alt
+
+
+def test_no_successful_poll_no_chart(store: Store) -> None:
+    letter_id = history(store, [(day(1), Outcome.FAILED, None)])
+    assert series(store, letter_id) is None
+
+
+def test_hostile_titles_are_text_in_the_picture(store: Store) -> None:
+    letter_id = history(store, [(day(1), Outcome.OK, 5), (day(2), Outcome.OK, 7)])
+    data = series(store, letter_id)
+    assert isinstance(data, Series)
+    title = "<script>alert(1)</script> $x^2$ & more"
+    svg = render(data, title=title, fmt="svg").image
+    assert b"<script" not in svg
+    assert title in texts(svg)  # written as typed: no markup, no TeX
+
+
+def test_locale_formats_the_axis_and_labels(store: Store) -> None:
+    letter_id = history(store, [(day(1), Outcome.OK, 1500), (day(9), Outcome.OK, 9000)],
+                        reached={5000: day(9)})
+    data = series(store, letter_id)
+    assert data is not None
+    chart = render(data, title="Brief", fmt="svg", locale="de")
+    assert "5.000" in texts(chart.image)
+    assert "1.500 on 1. März 2026, 9.000 on 9. März 2026" in chart.alt
+
+
+@pytest.fixture
+def site() -> Iterator[object]:
+    from letter_server import serve
+
+    with serve(letter_site(479)) as running:
+        yield running
+
+
+def test_the_chart_command(site: object, config_for: Callable[..., Path],
+                           run_cli: Callable[..., Result], tmp_path: Path, clock: object
+                           ) -> None:
+    config = config_for(site, letter_extra='title = "Open Letter to Amazon"')
     target = tmp_path / "out.png"
     before = run_cli("chart", "rekognition", "-o", str(target), "--config", str(config))
-    assert before.exit_code == 1
-    assert "no database at" in before.output and "lettermon check creates it" in before.output
-    assert run_cli("check", "--config", str(config)).exit_code == 0
+    assert before.exit_code == 1 and "lettermon check creates it" in before.output
+    check(run_cli, config)
+    clock.advance(days=2)  # type: ignore[attr-defined]
+    grow_to(site, 1234)  # type: ignore[arg-type]
+    check(run_cli, config)
     result = run_cli("chart", "rekognition", "-o", str(target), "--config", str(config))
     assert result.exit_code == 0, result.output
-    assert target.read_bytes().startswith(b"\x89PNG")
-    assert "479 on" in result.output
+    assert png_size_and_range(target.read_bytes())[0] == (1200, 675)
+    small = tmp_path / "small.png"
+    result = run_cli("chart", "rekognition", "-o", str(small), "--size", "600x338", "--alt",
+                     "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert png_size_and_range(small.read_bytes())[0] == (600, 338)
+    assert result.output.startswith("Line chart of the signatures on “Open Letter to Amazon”")
+    assert "479 on " in result.output and "1,234 on " in result.output
+    vector = tmp_path / "c.svg"
+    result = run_cli("chart", "rekognition", "-o", str(vector), "--since", "1d", "--alt",
+                     "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert ET.fromstring(vector.read_bytes()).get("width") == "1200"
+    assert "479" not in result.output  # --since leaves the first poll out
+    bad = run_cli("chart", "rekognition", "--size", "big", "--config", str(config))
+    assert bad.exit_code == 2 and "WIDTHxHEIGHT" in bad.output
+    bad = run_cli("chart", "rekognition", "-o", str(tmp_path / "c.gif"), "--config",
+                  str(config))
+    assert bad.exit_code == 2 and ".png or .svg" in bad.output
+
+
+def test_a_post_with_an_image_carries_the_chart_and_its_alt_text(
+        site: object, config_for: Callable[..., Path], run_cli: Callable[..., Result],
+        clock: object) -> None:
+    config = config_for(site, letter_extra="\n".join([
+        'title = "Open Letter to Amazon"', milestones(every=500)]),
+        extra=console("screen", image=True))
+    check(run_cli, config)
+    clock.advance(days=1)  # type: ignore[attr-defined]
+    grow_to(site, 520)  # type: ignore[arg-type]
+    output = check(run_cli, config).output
+    line = next(x for x in output.splitlines() if x.startswith("[image, "))
+    assert "Line chart of the signatures on “Open Letter to Amazon” over time (UTC): 479 on" \
+        in line
+    assert "520 on" in line and "Milestones marked: 500 on" in line

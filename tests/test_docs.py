@@ -40,6 +40,7 @@ SECTIONS: dict[type[BaseModel], str] = {
     config.AlertSettings: "## `[alerts]`",
     config.MetricsSettings: "## `[metrics]`",
     config.WorkerSettings: "## `[worker]`",
+    config.ReportSettings: "## `[report]`",
     LETTER: "## `[[letters]]`",
     config.MilestoneSettings: "### `milestones`",
     CssAdapterSettings: "### `[letters.css]`",
@@ -122,12 +123,13 @@ def test_every_setting_is_documented_in_its_section() -> None:
     (config.AlertSettings, "LETTERMON_ALERTS__"),
     (config.MetricsSettings, "LETTERMON_METRICS__"),
     (config.WorkerSettings, "LETTERMON_WORKER__"),
+    (config.ReportSettings, "LETTERMON_REPORT__"),
 ])
 def test_environment_variables_are_documented(model: type[BaseModel], prefix: str) -> None:
     docs = _read(CONFIGURATION)
     for name in model.model_fields:
         variable = prefix + name.upper()
-        if model is SETTINGS and name in ("http", "alerts", "metrics", "worker"):
+        if model is SETTINGS and name in ("http", "alerts", "metrics", "worker", "report"):
             variable += "__<KEY>"
         assert f"`{variable}`" in docs, f"{variable} is not in docs/configuration.md"
 

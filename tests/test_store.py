@@ -121,6 +121,58 @@ def test_the_first_success_is_known(store: Store) -> None:
     assert store.polls.any_ok_besides(rek, second)
 
 
+def test_the_timeline_streams_every_finished_poll_in_order(store: Store) -> None:
+    rek = letter(store)
+    for minute in range(1, 2501):  # more than one batch of the stream
+        ok = minute % 7 != 0
+        poll(store, rek, minute % 60, Outcome.OK if ok else Outcome.FAILED,
+             minute if ok else None)
+    with store.transaction():
+        store.polls.start(rek, at(59))  # still running: not in the timeline
+    timeline = list(store.polls.timeline(rek))
+    assert len(timeline) == 2500
+    assert timeline[6] == (at(7), Outcome.FAILED, None)
+    assert timeline[-1] == (at(2500 % 60), Outcome.OK, 2500)
+    assert [c for _, _, c in store.polls.timeline(rek, since=at(59))][:3] == [59, None, 179]
+
+
+def test_what_the_report_asks_of_the_polls(store: Store) -> None:
+    rek = letter(store)
+    assert store.polls.last_change(rek) is None and store.polls.latest_failure(rek) is None
+    poll(store, rek, 1, Outcome.OK, 100)
+    poll(store, rek, 2, Outcome.UNCHANGED, 100)
+    poll(store, rek, 3, Outcome.FAILED, None, kind=FailureKind.TIMEOUT, error="slow")
+    poll(store, rek, 4, Outcome.OK, 120)
+    poll(store, rek, 5, Outcome.SUSPECT, 0, kind=FailureKind.SUSPECT)
+    poll(store, rek, 6, Outcome.UNCHANGED, 120)
+    assert store.polls.count_at(rek, at(0)) is None
+    assert store.polls.count_at(rek, at(3)) == (at(2), 100)
+    assert store.polls.count_at(rek, at(5)) == (at(4), 120)
+    assert store.polls.failures_since(rek, at(4)) == 1
+    assert store.polls.failures_since(rek, at(1)) == 2
+    assert store.polls.latest_failure(rek).kind is FailureKind.SUSPECT  # type: ignore[union-attr]
+    assert store.polls.last_change(rek) == at(4)
+    assert [p.at for p in store.polls.stream(rek)] == [at(m) for m in range(1, 7)]
+
+
+def test_new_signatories_and_field_names(store: Store) -> None:
+    rek = letter(store)
+    first = poll(store, rek, 1, Outcome.OK, 2)
+    with store.transaction():
+        store.signatories.add(rek, [Row.of((("name", "Ada"), ("country", "UK")))], at(1),
+                              first)
+        store.signatories.add(rek, rows("Grace"), at(1), first)
+    assert store.signatories.new_since(rek, at(0), limit=5) == (0, [])  # a backfill
+    second = poll(store, rek, 2, Outcome.OK, 4)
+    with store.transaction():
+        store.signatories.add(rek, [Row.of((("name", "Mary"), ("title", "Prof"))),
+                                    *rows("Joan")], at(2), second)
+    count, newest = store.signatories.new_since(rek, at(0), limit=1)
+    assert count == 2 and newest == [{"name": "Joan"}]
+    assert store.signatories.new_since(rek, at(3), limit=5) == (0, [])
+    assert store.signatories.field_names(rek) == ["name", "country", "title"]
+
+
 # -- signatories ---------------------------------------------------------------------------
 
 def test_signatories_are_added_counted_and_listed(store: Store) -> None:

@@ -16,10 +16,10 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from lettermon import clock as clocks
-from lettermon.errors import LettermonError, LockedError, NotFound, StoreError
+from lettermon.errors import ConfigError, LettermonError, LockedError, NotFound, StoreError
 from lettermon.registry import Registry, builtin_registry
 from lettermon.settings import LetterSettings, Settings
 from lettermon.store import (
@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from lettermon.announce.channels.base import Channel
     from lettermon.announce.preview import Preview
     from lettermon.announce.sender import Delivery, Sender
+    from lettermon.report.breakdown import Breakdown, By
+    from lettermon.report.chart import Chart
+    from lettermon.report.chart import Format as ChartFormat
     from lettermon.run.alerts import Alerts
     from lettermon.run.health import Health
     from lettermon.run.worker import StopRequest
@@ -47,6 +50,10 @@ if TYPE_CHECKING:
     from lettermon.watch.poll import Poller, PollHook, PollReport
 
 log = logging.getLogger(__name__)
+
+ExportKind = Literal["polls", "signatories", "milestones"]
+
+REPORT_CHART = (800, 480)  # the report's chart: large text for a phone's width
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,20 @@ def health(settings: Settings, wiring: Wiring | None = None) -> Health:
             return app.health()
     except NoDatabase as exc:
         return nothing_polled(settings, str(exc))
+
+
+def _country_lookup() -> Callable[[str], tuple[str | None, str | None]]:
+    """A typed country → (ISO 3166 code, name), remembered for the distinct spellings of
+    one export (at most 10,000 of them)."""
+    from lettermon.report.countries import normalise_country
+
+    @functools.lru_cache(maxsize=10_000)
+    def lookup(raw: str) -> tuple[str | None, str | None]:
+        if not raw.strip():
+            return None, None
+        found = normalise_country(raw)
+        return found.code, found.name
+    return lookup
 
 
 class App:
@@ -209,13 +230,13 @@ class App:
         return network(settings, context, **options)
 
     def _chart_image(self, entry: Entry) -> tuple[bytes, str] | None:
-        from lettermon.report.chart import render_png
-
+        """The chart a post carries (PNG, 1200 × 675) and its alt text."""
         try:
-            return render_png(self.store, entry.letter_id, title=entry.letter)
+            chart = self.chart(entry.letter)
         except LettermonError as exc:  # no matplotlib: post the text alone
             log.warning("posting without a chart: %s", exc)
             return None
+        return (chart.image, chart.alt) if chart is not None else None
 
     # -- letters ---------------------------------------------------------------------------
     def letters(self, names: Sequence[str] = ()) -> list[LetterSettings]:
@@ -326,13 +347,158 @@ class App:
         return self.store.signatories.listing(self.state(name).id, since=since,
                                               include_removed=not present)
 
-    def chart(self, name: str) -> tuple[bytes, str] | None:
-        """The letter's count over time as PNG bytes and alt text; None before any history."""
-        from lettermon.report.chart import render_png
+    def title(self, name: str) -> str:
+        """The letter's title: the config's as written, else the page's, cleaned like a
+        signatory's name, else the letter's name."""
+        letter = self.settings.letter(name)
+        if letter.title:
+            return letter.title
+        from lettermon.announce.sanitize import clean_title
 
-        self.settings.letter(name)
         state = self.store.letters.get(name)
-        return render_png(self.store, state.id, title=name) if state else None
+        return (clean_title(state.title) if state and state.title else None) or name
+
+    def chart(self, name: str, *, fmt: ChartFormat = "png",
+              size: tuple[int, int] | None = None, since: str | None = None,
+              text_size: float | None = None) -> Chart | None:
+        """The letter's count over time (PNG or SVG, 1200 × 675 unless ``size``) with its
+        alt text; None before any successful poll (since ``since``)."""
+        from lettermon.report.chart import DEFAULT_SIZE, render, series
+
+        letter = self.settings.letter(name)
+        state = self.store.letters.get(name)
+        data = series(self.store, state.id, since=since) if state else None
+        if data is None:
+            return None
+        return render(data, title=self.title(name), fmt=fmt, size=size or DEFAULT_SIZE,
+                      locale=letter.locale, text_size=text_size)
+
+    def breakdown(self, name: str, by: By, *, present: bool = True) -> Breakdown:
+        """The letter's signatories counted by country, role or institution."""
+        from lettermon.report.breakdown import breakdown
+
+        views = self.signatories(name, present=present)
+        return breakdown(by, (view.fields for view in views))
+
+    def export(self, name: str, what: ExportKind) -> tuple[list[str], Iterator[dict[str, Any]]]:
+        """The columns and the rows (streamed: one at a time from the database) of the
+        letter's polls, signatories (with the normalised country beside the raw one) or
+        milestones (with the links of their posts)."""
+        state = self.state(name)
+        if what == "polls":
+            columns = ["at", "count", "ok", "outcome", "kind", "http_status", "pages", "bytes",
+                       "duration_ms", "added", "removed", "crawl", "rows_seen", "error"]
+            return columns, ({**{c: getattr(p, c) for c in columns if hasattr(p, c)},
+                              "ok": p.outcome.ok} for p in self.store.polls.stream(state.id))
+        if what == "milestones":
+            from lettermon.models import OutboxStatus, PostKind
+
+            links: dict[int, list[str]] = {}
+            for entry in self.store.outbox.entries(name, statuses=(OutboxStatus.SENT,)):
+                if entry.kind is PostKind.MILESTONE and entry.milestone is not None:
+                    links.setdefault(entry.milestone, []).append(
+                        entry.remote_url or entry.remote_id or entry.channel)
+            columns = ["milestone", "reached_at", "count", "announced", "posts"]
+            return columns, ({"milestone": m, "reached_at": at, "count": count,
+                              "announced": announced, "posts": " ".join(links.get(m, []))}
+                             for m, at, count, announced in
+                             self.store.milestones.reached(state.id))
+        fields = self.store.signatories.field_names(state.id)
+        country_field = next((f for f in fields if f.lower() == "country"), None)
+        columns = []
+        for name_ in fields:
+            columns.append(name_)
+            if name_ == country_field:
+                columns += ["country_code", "country_name"]
+        columns += ["first_seen", "last_seen", "removed_at"]
+        country = _country_lookup()
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for view in self.store.signatories.listing(state.id):
+                row: dict[str, Any] = dict(view.fields)
+                if country_field is not None:
+                    row["country_code"], row["country_name"] = country(
+                        view.fields.get(country_field, ""))
+                row.update(first_seen=view.first_seen, last_seen=view.last_seen,
+                           removed_at=view.removed_at)
+                yield row
+        return columns, rows()
+
+    def export_sqlite(self, path: Path, names: Sequence[str] = ()) -> dict[str, int]:
+        """Write a standalone SQLite copy of the history of these letters (all when none is
+        named); return the rows written per table."""
+        from lettermon.store.export import write_sqlite_copy
+
+        states = [state for letter in self.letters(names)
+                  if (state := self.store.letters.get(letter.name)) is not None]
+        return write_sqlite_copy(self.store, path, states, _country_lookup())
+
+    def report(self, name: str) -> str:
+        """The letter's report page: one self-contained HTML file."""
+        from lettermon.report.page import gather, render_page
+
+        letter = self.settings.letter(name)
+        try:
+            chart = self.chart(name, fmt="svg", size=REPORT_CHART, text_size=14)
+        except LettermonError as exc:  # no matplotlib: the page without its chart
+            log.warning("report without a chart: %s", exc)
+            chart = None
+        return render_page(gather(self.store, letter, title=self.title(name),
+                                  settings=self.settings.report, now=self.clock(),
+                                  chart=chart))
+
+    def publish(self, name: str) -> Path:
+        """Rewrite the letter's page and the index in ``[report] dir``, each atomically;
+        return the page's path."""
+        folder = self.settings.report.dir
+        if folder is None:
+            raise ConfigError("set [report] dir to the folder the pages go in")
+        from lettermon.report.page import write_atomic
+
+        path = folder / "letters" / f"{name}.html"
+        write_atomic(path, self.report(name))
+        self.publish_index()
+        return path
+
+    def publish_index(self) -> Path:
+        """Rewrite ``index.html`` in ``[report] dir``: every letter, its count and last
+        change."""
+        folder = self.settings.report.dir
+        if folder is None:
+            raise ConfigError("set [report] dir to the folder the pages go in")
+        from lettermon import l10n
+        from lettermon.report.page import IndexLine, render_index, write_atomic
+
+        lines = []
+        for letter in self.settings.letters:
+            state = self.store.letters.get(letter.name)
+            changed = self.store.polls.last_change(state.id) if state else None
+            lines.append(IndexLine(
+                name=letter.name, title=self.title(letter.name),
+                href=f"letters/{letter.name}.html",
+                count=l10n.number(state.last_count, letter.locale)
+                if state and state.last_count is not None else "–",
+                changed=l10n.date_time(clocks.parse_iso(changed), letter.locale)
+                if changed else "–"))
+        path = folder / "index.html"
+        write_atomic(path, render_index(lines, l10n.date_time(self.clock(), None)))
+        return path
+
+    def after_poll(self, letter: LetterSettings, report: PollReport) -> None:
+        """What ``run`` does after a poll: with ``[report] dir``, rewrite the pages when a
+        successful poll changed something (or the page is missing). A page that cannot be
+        written is logged; the poll, already committed, stands."""
+        folder = self.settings.report.dir
+        if folder is None or not report.ok:
+            return
+        changed = report.first_run or bool(report.delta or report.added or report.removed)
+        if not changed and (folder / "letters" / f"{letter.name}.html").exists():
+            return
+        try:
+            self.publish(letter.name)
+        except Exception:  # a page is never worth a failed poll
+            log.exception("could not write the report page of %s", letter.name,
+                          extra={"letter": letter.name, "event": "report_error"})
 
     # -- posts -----------------------------------------------------------------------------
     def send_due(self, letters: Collection[str] | None = None) -> list[Delivery]:

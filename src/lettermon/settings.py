@@ -88,6 +88,14 @@ class HttpSettings(Strict):
         return self.deadline if self.deadline is not None else 3 * self.timeout
 
 
+def _check_locale(value: str | None) -> str | None:
+    if value is None:
+        return value
+    from lettermon.l10n import check_locale
+
+    return check_locale(value)
+
+
 class MilestoneSettings(Strict):
     every: int | None = Field(default=None, gt=0, description="announce each multiple of this")
     at: list[int] = Field(default_factory=list, description="explicit thresholds")
@@ -137,6 +145,10 @@ class LetterSettings(Strict):
         "names it (or names no letters)")
     http: HttpSettings | None = Field(
         default=None, description="this letter's [http] keys, over the top-level [http]")
+    locale: str | None = Field(default=None,
+        description="language of numbers, dates and default templates; default British English")
+
+    _locale = field_validator("locale")(_check_locale)
 
     # One optional table per source adapter that takes settings ([letters.css], ...) is
     # added by :func:`settings_model`, named by the adapter's kind.
@@ -226,8 +238,10 @@ class ChannelSettings(Strict):
     quiet_hours: QuietHours | None = None
     operator: bool = Field(default=False, description="receives operator alerts, not milestones")
     language: str | None = None
+    locale: str | None = Field(default=None, description="overrides the letter's locale")
 
     _templates = field_validator("template", "launch_template")(_check_template)
+    _locale = field_validator("locale")(_check_locale)
 
     @property
     def links(self) -> bool:
@@ -256,6 +270,13 @@ class WorkerSettings(Strict):
     tick: Duration = Field(default=1.0, description="how often the worker looks for due work")
     id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}$",
         description="this worker's name in the database; default: host, pid and a nonce")
+class ReportSettings(Strict):
+    dir: Path | None = Field(default=None,
+        description="where `run` keeps each letter's page and index.html; default: no pages")
+    names: bool = Field(default=False, description="list new signatories' names in reports")
+    max_names: int = Field(default=50, ge=0, le=1000)
+    name_max_length: int = Field(default=60, ge=5, le=200)
+    blocklist: list[str] = Field(default_factory=list, description="words that drop a name")
 
 
 class Settings(BaseSettings):
@@ -283,6 +304,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     defaults: dict[str, Any] = Field(
         default_factory=dict, description="keys every [[letters]] entry inherits")
+    report: ReportSettings = Field(default_factory=ReportSettings)
     letters: list[LetterSettings] = Field(default_factory=list)
     channels: list[ChannelSettings] = Field(default_factory=list)
 

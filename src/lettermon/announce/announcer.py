@@ -97,16 +97,18 @@ class Announcer:
                            blocklist=channel.blocklist, limit=channel.max_names)
 
     def render(self, channel: ChannelSettings | None, kind: PostKind, figures: Figures,
-               names: list[str]) -> str:
-        """The post's text, fitted to the channel's limit as its network counts it."""
+               names: list[str], *, letter_locale: str | None = None) -> str:
+        """The post's text, fitted to the channel's limit as its network counts it, in the
+        channel's locale, else the letter's."""
+        locale = (channel.locale if channel else None) or letter_locale
         if channel is None:
             from lettermon.announce.textlength import plain_length
 
-            return render(template_for(None, kind), figures, names, limit=DRY_RUN_LIMIT,
-                          length=plain_length)
+            return render(template_for(None, kind, locale), figures, names,
+                          limit=DRY_RUN_LIMIT, length=plain_length, locale=locale)
         network = self._networks[channel.kind]
-        return render(template_for(channel, kind), figures, names, limit=network.limit,
-                      length=network.length)
+        return render(template_for(channel, kind, locale), figures, names,
+                      limit=network.limit, length=network.length, locale=locale)
 
     def _queue(self, letter: LetterSettings, state: LetterState, poll_id: int,
                record: PollRecord, kind: PostKind, milestone: int,
@@ -119,13 +121,14 @@ class Announcer:
             since = clocks.iso(clocks.parse_iso(record.at) - figures.took)
         channels = self._settings.announcing(letter.name)
         if not channels:  # dry run: say what would have been posted
-            text = self.render(None, kind, figures, [])
+            text = self.render(None, kind, figures, [], letter_locale=letter.locale)
             log.warning("dry run (no [[channels]] configured for %s), would post: %s",
                         letter.name, text, extra={"letter": letter.name, "event": "dry_run"})
         outbox = self._store.outbox
         for channel in channels:
             text = self.render(channel, kind, figures,
-                               self.names(channel, letter, state.id, since))
+                               self.names(channel, letter, state.id, since),
+                               letter_locale=letter.locale)
             if kind is PostKind.MILESTONE and supersede_below is not None:
                 outbox.supersede(state.id, channel.name, supersede_below, record.at)
             outbox.queue(letter_id=state.id, letter=letter.name, kind=kind,

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from lettermon import l10n
 from lettermon.announce.textlength import fit
 from lettermon.models import PostKind
 from lettermon.settings import ChannelSettings
@@ -22,13 +23,71 @@ DEFAULT_LAUNCH_TEMPLATE = ("\u201c{title}\u201d is open for signatures: {count} 
                            "signed so far. Add your name: {url}")
 
 
-def template_for(channel: ChannelSettings | None, kind: PostKind) -> str:
-    """The channel's own template for this kind of post, else the default one."""
+@dataclass(frozen=True)
+class Wording:
+    """The built-in templates of one language. ``milestone + link`` is the milestone post;
+    ``names`` introduces the newest signatories' names (``{list}``)."""
+
+    milestone: str
+    link: str
+    launch: str
+    names: str
+
+
+NBSP = "\u00a0"  # French puts a no-break space before ":" and inside guillemets
+
+WORDINGS: dict[str, Wording] = {
+    "en": Wording(
+        milestone="{milestone} {noun} have now signed \u201c{title}\u201d.{names}",
+        link=" Add your name: {url}",
+        launch=DEFAULT_LAUNCH_TEMPLATE,
+        names=" Among the latest: {list}."),
+    "de": Wording(
+        milestone="{milestone} {noun} haben \u201e{title}\u201c jetzt unterschrieben.{names}",
+        link=" Unterschreiben Sie auch: {url}",
+        launch=("\u201e{title}\u201c ist zur Unterschrift offen: {count} {noun} haben bisher "
+                "unterschrieben. Unterschreiben Sie auch: {url}"),
+        names=" Zuletzt dabei: {list}."),
+    "fr": Wording(
+        milestone=f"{{milestone}} {{noun}} ont d\u00e9sormais sign\u00e9 \u00ab{NBSP}{{title}}"
+                  f"{NBSP}\u00bb.{{names}}",
+        link=f" Signez vous aussi{NBSP}: {{url}}",
+        launch=(f"\u00ab{NBSP}{{title}}{NBSP}\u00bb est ouverte aux signatures{NBSP}: "
+                f"{{count}} {{noun}} ont d\u00e9j\u00e0 sign\u00e9. Signez vous aussi{NBSP}: "
+                "{url}"),
+        names=f" Parmi les derniers{NBSP}: {{list}}."),
+    "es": Wording(
+        milestone="{milestone} {noun} ya han firmado \u00ab{title}\u00bb.{names}",
+        link=" A\u00f1ade tu nombre: {url}",
+        launch=("\u00ab{title}\u00bb est\u00e1 abierta a firmas: {count} {noun} han firmado "
+                "hasta ahora. A\u00f1ade tu nombre: {url}"),
+        names=" Entre los \u00faltimos: {list}."),
+    "pt": Wording(
+        milestone="{milestone} {noun} j\u00e1 assinaram \u201c{title}\u201d.{names}",
+        link=" Assine tamb\u00e9m: {url}",
+        launch=("\u201c{title}\u201d est\u00e1 aberta a assinaturas: {count} {noun} j\u00e1 "
+                "assinaram. Assine tamb\u00e9m: {url}"),
+        names=" Entre os mais recentes: {list}."),
+}
+
+
+def wording(locale: str | None) -> Wording:
+    """The built-in templates in the locale's language; English for any other language."""
+    return WORDINGS.get(l10n.language(locale), WORDINGS["en"])
+
+
+def template_for(channel: ChannelSettings | None, kind: PostKind,
+                 locale: str | None = None) -> str:
+    """The channel's own template for this kind of post (as written), else the built-in
+    one in the locale's language."""
+    words = wording(locale)
     if kind is PostKind.LAUNCH:
-        return (channel.launch_template if channel else None) or DEFAULT_LAUNCH_TEMPLATE
+        return (channel.launch_template if channel else None) or words.launch
     if channel is not None and channel.template:
         return channel.template
-    return DEFAULT_TEMPLATE if channel is None or channel.links else DEFAULT_TEMPLATE_NO_LINK
+    if channel is None or channel.links:
+        return words.milestone + words.link
+    return words.milestone
 
 
 @dataclass(frozen=True)
@@ -48,49 +107,43 @@ class Figures:
     next_eta: date | None = None
 
 
-def human_duration(span: timedelta) -> str:
-    days = span.total_seconds() / 86400
-    if days >= 2:
-        return f"{round(days)} days"
-    hours = span.total_seconds() / 3600
-    if hours >= 2:
-        return f"{round(hours)} hours"
-    minutes = max(1, round(span.total_seconds() / 60))
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+def human_duration(span: timedelta, locale: str | None = None) -> str:
+    return l10n.duration(span, locale)
 
 
-def join_names(names: Sequence[str]) -> str:
-    if not names:
-        return ""
-    if len(names) == 1:
-        return names[0]
-    return ", ".join(names[:-1]) + " and " + names[-1]
+def join_names(names: Sequence[str], locale: str | None = None) -> str:
+    return l10n.list_of(names, locale)
 
 
-def variables(figures: Figures, names: Sequence[str]) -> dict[str, str]:
-    listed = join_names(names)
+def variables(figures: Figures, names: Sequence[str],
+              locale: str | None = None) -> dict[str, str]:
+    """Every template variable as text, numbers and dates written for ``locale``."""
+    def num(value: float | None, default: str = "") -> str:
+        return l10n.number(value, locale) if value else default
+
+    listed = join_names(names, locale)
     return {
         "name": figures.name,
         "title": figures.title,
         "url": figures.url,
         "noun": figures.noun,
-        "count": f"{figures.count:,}",
-        "milestone": f"{figures.milestone:,}" if figures.milestone else f"{figures.count:,}",
-        "since_last_post": f"{figures.since_last_post:,}" if figures.since_last_post else "",
-        "took": human_duration(figures.took) if figures.took else "",
-        "rate_per_day": f"{figures.rate_per_day:,.0f}" if figures.rate_per_day else "",
-        "next_milestone": f"{figures.next_milestone:,}" if figures.next_milestone else "",
-        "next_eta": figures.next_eta.strftime("%-d %B %Y") if figures.next_eta else "",
-        "names": f" Among the latest: {listed}." if listed else "",
+        "count": l10n.number(figures.count, locale),
+        "milestone": num(figures.milestone) or l10n.number(figures.count, locale),
+        "since_last_post": num(figures.since_last_post),
+        "took": human_duration(figures.took, locale) if figures.took else "",
+        "rate_per_day": num(figures.rate_per_day),
+        "next_milestone": num(figures.next_milestone),
+        "next_eta": l10n.long_date(figures.next_eta, locale) if figures.next_eta else "",
+        "names": wording(locale).names.format(list=listed) if listed else "",
     }
 
 
 def render(template: str, figures: Figures, names: Sequence[str], *, limit: int,
-           length: Callable[[str], int]) -> str:
+           length: Callable[[str], int], locale: str | None = None) -> str:
     """Fill ``template``; drop names one by one, then shorten, until it fits ``limit``."""
     names = list(names)
     while True:
-        text = _tidy(template.format_map(variables(figures, names)))
+        text = _tidy(template.format_map(variables(figures, names, locale)))
         if length(text) <= limit or not names:
             break
         names.pop()

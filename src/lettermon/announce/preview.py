@@ -67,7 +67,8 @@ def preview(settings: Settings, store: Store, announcer: Announcer, sender: Send
             if (letter.name, channel.name) in covered:
                 continue
             network = networks[channel.kind]
-            text = announcer.render(channel, PostKind.MILESTONE, figures, [])
+            text = announcer.render(channel, PostKind.MILESTONE, figures, [],
+                                    letter_locale=letter.locale)
             items.append(Preview(letter.name, channel.name, PostKind.MILESTONE, sample, text,
                                  network.length(text), network.limit, False, None, None))
     return items

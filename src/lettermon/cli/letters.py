@@ -184,14 +184,22 @@ def history(name: str, config_file: str | None, fmt: str, limit: int | None,
 @click.option("--since", default=None,
               help='Only those first seen since TIME: ISO date/time or a duration ("24h").')
 @click.option("--present", is_flag=True, help="Leave out removed signatories.")
+@click.option("--by", type=click.Choice(["country", "role", "institution"]), default=None,
+              help="Count the present signatories by country (ISO 3166), role or "
+                   "institution instead of listing them.")
 @csv_raw_option
 def signatories(name: str, config_file: str | None, fmt: str, since: str | None,
-                present: bool, csv_raw: bool) -> None:
-    """Signatories of letter NAME, in the order first seen."""
+                present: bool, by: str | None, csv_raw: bool) -> None:
+    """Signatories of letter NAME, in the order first seen (or counted, with --by)."""
     from lettermon import clock
 
     _check_csv_raw(fmt, csv_raw)
+    if by is not None and since:
+        raise click.UsageError("--by counts every present signatory; leave out --since")
     with errors_to_exit_codes(), opened(config_file, names=[name], read_only=True) as app:
+        if by is not None:
+            _print_breakdown(app.breakdown(name, by), fmt, csv_raw)  # type: ignore[arg-type]
+            return
         since_iso = None
         if since:
             try:
@@ -221,6 +229,30 @@ def _print_signatories(views: Iterator[Any], fmt: str, csv_raw: bool = False) ->
     rows = [[i["first_seen"][:19].replace("T", " "), describe_fields(i["fields"])[:100],
              "removed " + i["removed_at"][:10] if i["removed_at"] else ""] for i in items]
     write_table(rows, ["first seen (UTC)", "signatory", ""], out)
+
+
+def _print_breakdown(found: Any, fmt: str, csv_raw: bool) -> None:
+    out = sys.stdout
+    if fmt == "json":
+        click.echo(dumps_json({"by": found.by, "total": found.total,
+                               "lines": [line.as_json() for line in found.lines]}, indent=2))
+        return
+    if fmt == "csv":
+        items = ({"label": line.label, "code": line.code, "count": line.count,
+                  "known": line.known, "spellings": " | ".join(line.spellings)}
+                 for line in found.lines)
+        write_csv(items, ["label", "code", "count", "known", "spellings"], out,
+                  safe=not csv_raw)
+        return
+    def share(count: int) -> str:
+        return f"{100 * count / found.total:.1f} %" if found.total else ""
+
+    rows = [[one_line(line.label if line.known else f"{line.label or '(blank)'} (unknown)",
+                      60), line.code or "", f"{line.count:,}", share(line.count),
+             one_line(", ".join(line.spellings[:4]), 60) if found.by != "role" else ""]
+            for line in found.lines]
+    rows.append(["total", "", f"{found.total:,}", "", ""])
+    write_table(rows, [found.by, "code", "count", "share", "as written"], out)
 
 
 @click.command()

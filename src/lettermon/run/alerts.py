@@ -8,7 +8,9 @@ The alert names the failure's kind, as stored with the poll, never guessed from 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from lettermon import l10n
 from lettermon.models import PostKind
 from lettermon.settings import LetterSettings, Settings
 from lettermon.store import Entry, LetterState, PollRecord, Store
@@ -19,7 +21,8 @@ log = logging.getLogger(__name__)
 class Alerts:
     def __init__(self, settings: Settings, store: Store) -> None:
         self._after = settings.alerts.after_failures
-        self._operators = [c.name for c in settings.operators()]
+        self._operators = [(c.name, c.locale) for c in settings.operators()]
+        self._locales = {letter.name: letter.locale for letter in settings.letters}
         self._store = store
 
     def after_poll(self, letter: LetterSettings, state: LetterState, poll_id: int,
@@ -27,34 +30,40 @@ class Alerts:
         polls = self._store.polls
         if record.outcome.ok:
             if polls.failing_streak(state.id, upto=poll_id - 1) >= self._after:
+                count = record.count
                 self._queue(state, letter.name, PostKind.RECOVERY, poll_id, record.at,
-                            f"lettermon: {letter.name} works again: "
-                            f"{record.count:,} signatures." if record.count is not None
+                            lambda locale: f"lettermon: {letter.name} works again: "
+                            f"{l10n.number(count, locale)} signatures." if count is not None
                             else f"lettermon: {letter.name} works again.")
             return
         if polls.failing_streak(state.id) == self._after:  # exactly the Nth: alert once
             kind = record.kind.label if record.kind else str(record.outcome)
             self._queue(state, letter.name, PostKind.ALERT, poll_id, record.at,
-                        f"lettermon: {letter.name} has failed {self._after} polls in a row "
-                        f"({kind}). Last error: {record.error or record.outcome}")
+                        lambda locale: f"lettermon: {letter.name} has failed "
+                        f"{l10n.number(self._after, locale)} polls in a row ({kind}). "
+                        f"Last error: {record.error or record.outcome}")
 
     def post_given_up(self, entry: Entry, error: str, at: str) -> None:
         """A post that will not go out is an operator's problem too (never for alerts)."""
         if entry.kind.for_operators:
             return
+        milestone = entry.milestone
         self._queue_for(entry.letter_id, entry.letter, PostKind.ALERT, None, at,
-                        f"lettermon: gave up posting {entry.kind} "
-                        f"{entry.milestone or ''} for {entry.letter} to {entry.channel}: "
-                        f"{error}", scope=f"post-{entry.id}")
+                        lambda locale: f"lettermon: gave up posting {entry.kind} "
+                        f"{l10n.number(milestone, locale) if milestone else ''} for "
+                        f"{entry.letter} to {entry.channel}: {error}", scope=f"post-{entry.id}")
 
     def _queue(self, state: LetterState, letter: str, kind: PostKind, poll_id: int, at: str,
-               text: str) -> None:
+               text: Callable[[str | None], str]) -> None:
         self._queue_for(state.id, letter, kind, poll_id, at, text, scope=f"poll-{poll_id}")
 
     def _queue_for(self, letter_id: int, letter: str, kind: PostKind, poll_id: int | None,
-                   at: str, text: str, *, scope: str) -> None:
-        log.warning("%s", text, extra={"letter": letter, "event": str(kind)})
-        for channel in self._operators:
+                   at: str, text: Callable[[str | None], str], *, scope: str) -> None:
+        """Log the alert, and queue it for every operator channel, its numbers written in
+        the channel's locale (else the letter's)."""
+        log.warning("%s", text(None), extra={"letter": letter, "event": str(kind)})
+        for channel, locale in self._operators:
             self._store.outbox.queue(letter_id=letter_id, letter=letter, kind=kind,
-                                     milestone=None, channel=channel, text=text, count=None,
-                                     poll_id=poll_id, at=at, scope=scope)
+                                     milestone=None, channel=channel,
+                                     text=text(locale or self._locales.get(letter)),
+                                     count=None, poll_id=poll_id, at=at, scope=scope)

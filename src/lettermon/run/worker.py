@@ -89,6 +89,8 @@ class Session(Protocol):
 
     def prune(self) -> int: ...
 
+    def after_poll(self, letter: LetterSettings, report: PollReport) -> None: ...
+
 
 def worker_id(configured: str | None) -> str:
     """This process's name among the workers: host, pid and a nonce, unless configured."""
@@ -218,6 +220,7 @@ class Worker:
             report = session.poll(letter, due_at=due.due_at, worker=self.id)
             _log_poll(letter, report)
             next_time = next_due(letter, due.due_at, self._clock())
+            self._after(session, letter, report)
         except Interrupted:
             log.info("poll of %s stopped by shutdown; nothing stored", letter.name,
                      extra={"letter": letter.name, "event": "poll_interrupted"})
@@ -235,6 +238,16 @@ class Worker:
                 self._busy -= 1
         if session is not None and not self._stop.event.is_set():
             self._send()
+
+    @staticmethod
+    def _after(session: Session, letter: LetterSettings, report: PollReport) -> None:
+        """The after-poll step (the status pages), outside the poll's transaction: its
+        failure is logged and changes nothing of the poll."""
+        try:
+            session.after_poll(letter, report)
+        except Exception:
+            log.exception("after the poll of %s", letter.name,
+                          extra={"letter": letter.name, "event": "after_poll_error"})
 
     def _send(self) -> None:
         """Send what is due, if no other thread or worker is sending now."""

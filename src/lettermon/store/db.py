@@ -34,6 +34,7 @@ class Database:
         self.read_only = read_only
         self._errors = errors  # the driver's errors; anything else is a bug and surfaces
         self._depth = 0
+        self._streams = 0
         self._identity = _identity(path)
 
     def vanished(self) -> str | None:
@@ -84,6 +85,34 @@ class Database:
 
     def all(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.execute(sql, params).fetchall()]
+
+    def stream(self, sql: str, params: Params = (), *, batch: int = 1000
+               ) -> Iterator[tuple[Any, ...]]:
+        """The rows of a query, ``batch`` at a time: memory stays flat however many rows.
+
+        SQLite's cursor reads rows as they are asked for; on PostgreSQL a server-side
+        cursor (``WITH HOLD``, so no transaction stays open) sends them in batches.
+        """
+        if self.dialect == "sqlite":
+            cursor = self.execute(sql, params)
+            try:
+                while rows := cursor.fetchmany(batch):
+                    yield from (tuple(row) for row in rows)
+            except self._errors as exc:
+                raise _store_error(exc) from exc
+            finally:
+                cursor.close()
+            return
+        self._streams += 1
+        cursor = self._conn.cursor(name=f"lettermon_stream_{self._streams}", withhold=True)
+        cursor.itersize = batch
+        try:
+            cursor.execute(self._sql(sql), params)
+            yield from (tuple(row) for row in cursor)
+        except self._errors as exc:
+            raise _store_error(exc) from exc
+        finally:
+            cursor.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -71,6 +72,12 @@ class Polls:
             params += (limit,)
         return [_record(row) for row in reversed(self._db.all(sql, params))]
 
+    def stream(self, letter_id: int) -> Iterator[PollRecord]:
+        """Every finished poll, oldest first, streamed."""
+        for row in self._db.stream(f"SELECT {_SELECT} FROM polls WHERE letter_id = ? "
+                                   "AND outcome <> 'running' ORDER BY id", (letter_id,)):
+            yield _record(row)
+
     def latest(self, letter_id: int) -> PollRecord | None:
         """The last finished poll."""
         row = self._db.one(f"SELECT {_SELECT} FROM polls WHERE letter_id = ? AND outcome <> "
@@ -105,6 +112,47 @@ class Polls:
         return [(str(r[0]), int(r[1])) for r in self._db.all(
             f"SELECT at, count FROM polls WHERE letter_id = ? AND {_SUCCESS} "
             "AND count IS NOT NULL ORDER BY id", (letter_id,))]
+
+    def timeline(self, letter_id: int, *, since: str | None = None
+                 ) -> Iterator[tuple[str, Outcome, int | None]]:
+        """(time, outcome, count) of every finished poll, oldest first, streamed."""
+        sql = ("SELECT at, outcome, count FROM polls WHERE letter_id = ? "
+               "AND outcome <> 'running'")
+        params: tuple[Any, ...] = (letter_id,)
+        if since is not None:
+            sql += " AND at >= ?"
+            params += (since,)
+        for at, outcome, count in self._db.stream(sql + " ORDER BY id", params):
+            yield str(at), Outcome(outcome), None if count is None else int(count)
+
+    def count_at(self, letter_id: int, at: str) -> tuple[str, int] | None:
+        """(time, count) of the last successful poll at or before ``at``."""
+        row = self._db.one(f"SELECT at, count FROM polls WHERE letter_id = ? AND {_SUCCESS} "
+                           "AND count IS NOT NULL AND at <= ? ORDER BY at DESC, id DESC "
+                           "LIMIT 1", (letter_id, at))
+        return (str(row[0]), int(row[1])) if row else None
+
+    def failures_since(self, letter_id: int, since: str) -> int:
+        """How many finished polls since ``since`` did not succeed."""
+        return int(self._db.scalar(
+            f"SELECT COUNT(*) FROM polls WHERE letter_id = ? AND NOT ({_SUCCESS}) "
+            "AND outcome <> 'running' AND at >= ?", (letter_id, since)) or 0)
+
+    def latest_failure(self, letter_id: int) -> PollRecord | None:
+        """The last finished poll that did not succeed."""
+        row = self._db.one(f"SELECT {_SELECT} FROM polls WHERE letter_id = ? AND NOT "
+                           f"({_SUCCESS}) AND outcome <> 'running' ORDER BY id DESC LIMIT 1",
+                           (letter_id,))
+        return _record(row) if row else None
+
+    def last_change(self, letter_id: int) -> str | None:
+        """When a successful poll last saw a count different from the one before it (or
+        the first count)."""
+        value = self._db.scalar(
+            "SELECT MAX(at) FROM (SELECT at, count, LAG(count) OVER (ORDER BY id) AS before "
+            f"FROM polls WHERE letter_id = ? AND {_SUCCESS} AND count IS NOT NULL) AS counts "
+            "WHERE before IS NULL OR count <> before", (letter_id,))
+        return str(value) if value is not None else None
 
     def failing_streak(self, letter_id: int, *, upto: int | None = None) -> int:
         """How many finished polls in a row, up to poll ``upto`` (inclusive), failed."""

@@ -202,9 +202,31 @@ class Signatories:
             params.append(since)
         if not include_removed:
             sql += " AND removed_at IS NULL"
-        cursor = self.db.execute(sql + " ORDER BY first_seen, id", params)
-        for row in cursor:
+        for row in self.db.stream(sql + " ORDER BY first_seen, id", params):
             yield SignatoryView(row[0], json.loads(row[1]), row[2], row[3], row[4], row[5])
+
+    def field_names(self, letter_id: int) -> list[str]:
+        """Every field name the letter's signatories have, in the order first met
+        (streamed: memory holds the names only)."""
+        names: dict[str, None] = {}
+        for (fields,) in self.db.stream("SELECT fields FROM signatories WHERE letter_id = ? "
+                                        "ORDER BY id", (letter_id,)):
+            names.update(dict.fromkeys(json.loads(fields)))
+        return list(names)
+
+    def new_since(self, letter_id: int, since: str, *, limit: int
+                  ) -> tuple[int, list[dict[str, str]]]:
+        """How many present signatories were first seen at or after ``since`` by a poll
+        after the letter's first (a first backfill finds no one new), and the fields of
+        the newest ``limit`` of them, newest first."""
+        where = ("letter_id = ? AND removed_at IS NULL AND first_seen >= ? AND first_poll > "
+                 "(SELECT MIN(first_poll) FROM signatories WHERE letter_id = ?)")
+        params = (letter_id, since, letter_id)
+        count = int(self.db.scalar(f"SELECT COUNT(*) FROM signatories WHERE {where}", params)
+                    or 0)
+        rows = self.db.all(f"SELECT fields FROM signatories WHERE {where} ORDER BY id DESC "
+                           "LIMIT ?", (*params, limit)) if limit else []
+        return count, [json.loads(r[0]) for r in rows]
 
     def recent_fields(self, letter_id: int, *, since: str | None, limit: int
                       ) -> list[dict[str, str]]:
