@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lettermon import clock as clocks
-from lettermon.errors import LettermonError, NotFound
+from lettermon.errors import ConfigError, LettermonError, NotFound
 from lettermon.registry import Registry, builtin_registry
 from lettermon.settings import LetterSettings, Settings
 from lettermon.store import Entry, LetterState, PollRecord, SignatoryView, Store, open_store
@@ -192,8 +192,13 @@ class App:
 
     def signatories(self, name: str, *, since: str | None = None,
                     present: bool = False) -> Iterator[SignatoryView]:
-        """Signatories in the order first seen, streamed."""
-        return self.store.signatories.listing(self.state(name).id, since=since,
+        """Signatories in the order first seen, streamed; a ConfigError for a letter that
+        lists nobody."""
+        state = self.state(name)
+        if state.count_only or self.settings.letter(name).count_only:
+            raise ConfigError(f"{name} lists no signatories: its page gives a count only "
+                              f"(see lettermon history {name})")
+        return self.store.signatories.listing(state.id, since=since,
                                               include_removed=not present)
 
     def chart(self, name: str) -> tuple[bytes, str] | None:

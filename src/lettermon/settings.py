@@ -123,6 +123,16 @@ class LetterSettings(Strict):
         value = getattr(self, kind, None)
         return value if isinstance(value, BaseModel) else None
 
+    @property
+    def count_only(self) -> bool:
+        """The settings say this letter lists nobody: a count-only adapter, or an adapter's
+        table without ``rows``. (With ``adapter = "auto"`` the page may still turn out to
+        be count-only; the store then knows.)"""
+        if self.adapter in type(self).count_only_adapters:
+            return True
+        table = self.source_settings(self.adapter)
+        return bool(getattr(table, "count_only", False))
+
     @model_validator(mode="after")
     def _adapter_config(self) -> LetterSettings:
         needs = type(self).adapters_with_settings
@@ -132,6 +142,7 @@ class LetterSettings(Strict):
         return self
 
     adapters_with_settings: ClassVar[frozenset[str]] = frozenset()
+    count_only_adapters: ClassVar[frozenset[str]] = frozenset()
 
 
 class QuietHours(Strict):
@@ -276,6 +287,15 @@ class Settings(BaseSettings):
             for name in channel.letters or ():
                 if name not in known:
                     raise ValueError(f"channels.{i}.letters names unknown letter {name!r}")
+            if channel.names and not channel.operator:
+                for letter in self.letters:
+                    if letter.count_only and (channel.letters is None
+                                              or letter.name in channel.letters):
+                        raise ValueError(
+                            f"channels.{i}.names: letter {letter.name!r} lists no "
+                            "signatories (its page gives a count only), so its posts "
+                            "cannot name any; set names = false or leave the letter out of "
+                            "this channel's letters")
         return self
 
     def letter(self, name: str) -> LetterSettings:
@@ -309,12 +329,14 @@ def _unique(section: str, names: list[str]) -> None:
 
 
 def settings_model(channels: Iterable[type[ChannelSettings]],
-                   sources: dict[str, type[BaseModel] | None]) -> type[Settings]:
+                   sources: dict[str, type[BaseModel] | None], *,
+                   count_only: Iterable[str] = ()) -> type[Settings]:
     """The settings class for these channel kinds and source adapters.
 
     ``channels`` are the channel kinds' settings models (each with ``kind: Literal[...]``);
     ``sources`` maps each source adapter's kind to its ``[letters.<kind>]`` model, or None
-    when the adapter takes no settings.
+    when the adapter takes no settings; ``count_only`` names the adapters that read
+    letters with no signatory list.
     """
     channel_models = tuple(channels)
     kinds = frozenset(_literal_kind(model) for model in channel_models)
@@ -328,6 +350,7 @@ def settings_model(channels: Iterable[type[ChannelSettings]],
     letter_model = create_model(
         "LetterSettings", __base__=LetterSettings, __module__=__name__, **letter_fields)
     letter_model.adapters_with_settings = frozenset(tables)
+    letter_model.count_only_adapters = frozenset(count_only)
     if channel_models:
         union: Any = Annotated[Union[channel_models],  # noqa: UP007 - built at run time
                                Field(discriminator="kind")]

@@ -50,9 +50,11 @@ def summary(report: PollReport) -> str:
     name = report.letter
     if not report.ok:
         return f"{name}: {report.outcome.upper()}: {report.error}"
+    if report.first_run and report.count_only:
+        return f"{name}: {report.count:,} signatures (first poll){_closed(report)}"
     if report.first_run:
         return (f"{name}: {report.count:,} signatures (first poll: "
-                f"{report.added:,} signatories recorded)")
+                f"{report.added:,} signatories recorded){_closed(report)}")
     delta = report.delta or 0
     change = f"{delta:+,} since last poll" if delta else "no change since last poll"
     extra = []
@@ -61,7 +63,11 @@ def summary(report: PollReport) -> str:
     if report.removed:
         extra.append(f"{report.removed:,} removed")
     tail = f"; {', '.join(extra)}" if extra else ""
-    return f"{name}: {report.count:,} signatures ({change}{tail})"
+    return f"{name}: {report.count:,} signatures ({change}{tail}){_closed(report)}"
+
+
+def _closed(report: PollReport) -> str:
+    return f"; {report.state}: polled no more" if report.closed else ""
 
 
 def describe_fields(fields: dict[str, str]) -> str:

@@ -1,9 +1,10 @@
 """Storage: the only place that knows SQL. SQLite by default, PostgreSQL for bigger set-ups.
 
 :class:`Store` groups the queries by aggregate (``letters``, ``polls``, ``signatories``,
-``pages``, ``milestones``, ``outbox``), each a small class whose methods are named for what
-they answer. Callers open a transaction with :meth:`Store.transaction` (one poll, one
-transaction); :func:`open_store` opens, migrates and closes.
+``pages``, ``milestones``, ``outbox``, ``breakdowns``), each a small class whose methods
+are named for what they answer. Callers open a transaction with
+:meth:`Store.transaction` (one poll, one transaction); :func:`open_store` opens, migrates
+and closes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+from lettermon.store.breakdowns import Breakdowns, BreakdownView
 from lettermon.store.db import Database, open_database
 from lettermon.store.letters import Letters, LetterState
 from lettermon.store.locks import run_lock
@@ -22,8 +24,8 @@ from lettermon.store.polls import PollRecord, Polls
 from lettermon.store.schema import migrate
 from lettermon.store.signatories import Signatories, SignatoryView
 
-__all__ = ["Database", "Entry", "LetterState", "PollRecord", "SignatoryView", "Store",
-           "open_store"]
+__all__ = ["BreakdownView", "Database", "Entry", "LetterState", "PollRecord", "SignatoryView",
+           "Store", "open_store"]
 
 
 class Store:
@@ -37,6 +39,7 @@ class Store:
         self.pages = Pages(db)
         self.milestones = Milestones(db)
         self.outbox = Outbox(db)
+        self.breakdowns = Breakdowns(db)
 
     def transaction(self) -> AbstractContextManager[None]:
         """All or nothing: commit on success, roll back on any exception (nesting joins)."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lettermon.models import ListOrder
+from lettermon.models import ListOrder, is_closed
 from lettermon.store.db import Database
 
 _COLUMNS = ("id, name, list_order, per_page, etag, last_modified, page1_digest, "
-            "last_count, present, last_full_crawl, title, url")
+            "last_count, present, last_full_crawl, title, url, count_only, source_state")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,15 @@ class LetterState:
     last_full_crawl: str | None
     title: str | None = None
     url: str | None = None
+    count_only: bool = False
+    """The letter lists nobody: its source gives a count alone."""
+    source_state: str | None = None
+    """The letter's state as its source last stated it ("open", "closed", ...)."""
+
+    @property
+    def closed(self) -> bool:
+        """The letter takes no more signatures: it is polled no more."""
+        return is_closed(self.source_state)
 
 
 def _state(row: tuple[Any, ...] | None) -> LetterState | None:
@@ -33,6 +42,7 @@ def _state(row: tuple[Any, ...] | None) -> LetterState | None:
         return None
     values = list(row)
     values[2] = ListOrder(values[2])
+    values[12] = bool(values[12])
     return LetterState(*values)
 
 

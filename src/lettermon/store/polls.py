@@ -28,6 +28,7 @@ class PollRecord:
     rows_seen: int | None = None
     error: str | None = None
     kind: FailureKind | None = None
+    state: str | None = None
 
 
 _COLUMNS = tuple(f.name for f in fields(PollRecord))

@@ -156,7 +156,8 @@ class Fetcher:
         if status != 200:
             raise FetchError(f"HTTP {status} from {url}")
         return FetchResult(url, status, body, response_headers.get("etag"),
-                           response_headers.get("last-modified"), False, elapsed, requests)
+                           response_headers.get("last-modified"), False, elapsed, requests,
+                           response_headers.get("content-type"))
 
     def _get_with_retries(self, url: str, headers: dict[str, str], started: float
                           ) -> tuple[int, bytes, httpx.Headers, int]:

@@ -17,7 +17,15 @@ from typing import Protocol
 
 from lettermon import clock as clocks
 from lettermon.errors import FetchError, ParseError, PollFailure, SuspectCount
-from lettermon.models import CrawlKind, FailureKind, FetchResult, ListOrder, Outcome, ParsedPage
+from lettermon.models import (
+    CrawlKind,
+    FailureKind,
+    FetchResult,
+    ListOrder,
+    Outcome,
+    ParsedPage,
+    is_closed,
+)
 from lettermon.settings import LetterSettings
 from lettermon.store import LetterState, PollRecord, Store
 from lettermon.watch.crawl import Classifier, Page, Progress, Reader, full, incremental
@@ -48,10 +56,17 @@ class PollReport:
     error: str | None = None
     first_run: bool = False
     kind: FailureKind | None = None
+    count_only: bool = False
+    state: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.outcome.ok
+
+    @property
+    def closed(self) -> bool:
+        """A successful poll found the letter closed: it is polled no more."""
+        return self.ok and is_closed(self.state)
 
     @property
     def delta(self) -> int | None:
@@ -65,6 +80,10 @@ def content_digest(parsed: ParsedPage) -> str:
     h.update(str(parsed.count).encode())
     for row in parsed.rows:
         h.update(row.fingerprint.encode())
+    if parsed.state is not None:
+        h.update(b"\x1estate\x1f" + parsed.state.encode())
+    for dimension, items in sorted(parsed.breakdowns.items()):
+        h.update(f"\x1e{dimension}\x1f{items!r}".encode())
     return h.hexdigest()
 
 
@@ -147,8 +166,10 @@ class Poller:
         parsed = page1.parsed
         self._check_plausible(letter, state, parsed)
         digest = content_digest(parsed)
-        if digest == state.page1_digest and not full_due:
+        if digest == state.page1_digest and (not full_due or parsed.count_only):
             return self._unchanged(letter, state, at, page1.fetch, started, parsed.count)
+        if parsed.count_only:
+            return self._count_only(letter, state, page1.fetch, parsed, at, started, digest)
         reader = Reader(self._fetcher, page1.adapter, str(letter.url),
                         Page(1, page1.fetch, parsed), stopping=self._stopping)
         return self._crawl(letter, state, reader, at, started, digest, full_due)
@@ -161,6 +182,8 @@ class Poller:
 
     # -- decisions ---------------------------------------------------------------------
     def _full_crawl_due(self, letter: LetterSettings, state: LetterState) -> bool:
+        if state.count_only and state.last_count is not None:
+            return False  # no list to crawl: every read of the count is a whole read
         if state.last_full_crawl is None:
             return True
         age = (self._clock() - clocks.parse_iso(state.last_full_crawl)).total_seconds()
@@ -197,7 +220,7 @@ class Poller:
         record = PollRecord(
             at=at, count=count, outcome=Outcome.UNCHANGED, http_status=result.status,
             etag=result.etag, last_modified=result.last_modified, pages=1,
-            bytes=len(result.body), duration_ms=_ms(started))
+            bytes=len(result.body), duration_ms=_ms(started), state=state.source_state)
         poll_id = self._store.polls.start(state.id, at)
         self._finish(letter, state, poll_id, record)
         if (result.etag, result.last_modified) != (state.etag, state.last_modified):
@@ -205,7 +228,39 @@ class Poller:
                                        last_modified=result.last_modified)
         return PollReport(state.name, poll_id, Outcome.UNCHANGED, count, state.last_count,
                           pages=1, bytes=len(result.body), duration=time.monotonic() - started,
-                          http_status=result.status)
+                          http_status=result.status, count_only=state.count_only,
+                          state=state.source_state)
+
+    def _count_only(self, letter: LetterSettings, state: LetterState, fetched: FetchResult,
+                    parsed: ParsedPage, at: str, started: float, digest: str) -> PollReport:
+        """A letter with no signatory list: the count (and breakdowns) of one response is
+        the whole read. In the caller's transaction."""
+        store = self._store
+        poll_id = store.polls.start(state.id, at)
+        if letter.store_pages:
+            store.pages.keep(poll_id, 1, fetched.body)
+        record = PollRecord(
+            at=at, count=parsed.count, outcome=Outcome.OK, http_status=fetched.status,
+            etag=fetched.etag, last_modified=fetched.last_modified, pages=fetched.requests,
+            bytes=len(fetched.body), duration_ms=_ms(started), state=parsed.state)
+        for dimension, items in parsed.breakdowns.items():
+            store.breakdowns.record(state.id, poll_id, dimension, items)
+        updates: dict[str, object] = {
+            "etag": record.etag, "last_modified": record.last_modified,
+            "page1_digest": digest, "last_count": record.count, "last_full_crawl": at,
+            "count_only": True, "source_state": parsed.state}
+        if parsed.title:
+            updates["title"] = parsed.title
+        store.letters.update(state.id, **updates)
+        self._finish(letter, state, poll_id, record)
+        if parsed.closed:
+            log.info("%s is closed (%s): this was its last poll", letter.name, parsed.state,
+                     extra={"letter": letter.name, "event": "closed"})
+        return PollReport(
+            letter.name, poll_id, Outcome.OK, parsed.count, state.last_count,
+            pages=fetched.requests, bytes=len(fetched.body),
+            duration=time.monotonic() - started, http_status=fetched.status,
+            first_run=state.last_count is None, count_only=True, state=parsed.state)
 
     def _failed(self, letter: LetterSettings, letter_id: int, at: str, started: float,
                 exc: PollFailure, first: FetchResult | None, *, count: int | None = None,
@@ -258,7 +313,7 @@ class Poller:
             letter.name, poll_id, read.outcome, reader.count, state.last_count, read.added,
             read.removed, new, reader.requests, reader.bytes, time.monotonic() - started,
             read.crawl, reader.first.fetch.status, record.error,
-            first_run=state.last_count is None, kind=record.kind)
+            first_run=state.last_count is None, kind=record.kind, state=record.state)
 
     def _read(self, letter: LetterSettings, state: LetterState, reader: Reader,
               poll_id: int, at: str, full_due: bool) -> _Read:
@@ -296,7 +351,7 @@ class Poller:
             etag=first.etag, last_modified=first.last_modified, pages=reader.requests,
             bytes=reader.bytes, duration_ms=_ms(started), added=read.added,
             removed=read.removed, crawl=read.crawl, rows_seen=read.rows_seen, error=read.error,
-            kind=read.kind)
+            kind=read.kind, state=reader.first.parsed.state)
 
     def _update_letter(self, state: LetterState, reader: Reader, read: _Read,
                        record: PollRecord, digest: str) -> None:
@@ -305,7 +360,8 @@ class Poller:
             "per_page": reader.per_page}
         if record.outcome is Outcome.OK:
             updates.update(etag=record.etag, last_modified=record.last_modified,
-                           page1_digest=digest, last_count=record.count)
+                           page1_digest=digest, last_count=record.count, count_only=False,
+                           source_state=record.state)
             if read.crawl is CrawlKind.FULL:
                 updates["last_full_crawl"] = record.at
         if reader.first.parsed.title:
