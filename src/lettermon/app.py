@@ -22,7 +22,15 @@ from lettermon import clock as clocks
 from lettermon.errors import ConfigError, LettermonError, NotFound
 from lettermon.registry import Registry, builtin_registry
 from lettermon.settings import LetterSettings, Settings
-from lettermon.store import Entry, LetterState, PollRecord, SignatoryView, Store, open_store
+from lettermon.store import (
+    BreakdownView,
+    Entry,
+    LetterState,
+    PollRecord,
+    SignatoryView,
+    Store,
+    open_store,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -170,14 +178,29 @@ class App:
         """Poll one letter now (the caller holds the run lock)."""
         return self.poller.poll(letter)
 
+    def closed(self, name: str) -> bool:
+        """Whether the letter's last successful poll found it closed (polled no more)."""
+        state = self.store.letters.get(name)
+        return state is not None and state.closed
+
     def check(self, letters: Sequence[LetterSettings], *, post: bool = True,
-              on_report: Callable[[PollReport], None] | None = None
+              on_report: Callable[[PollReport], None] | None = None,
+              skip_closed: bool = True,
+              on_closed: Callable[[LetterSettings], None] | None = None,
               ) -> tuple[list[PollReport], list[Delivery]]:
-        """Poll each letter once under the run lock, then send what is due for them."""
+        """Poll each letter once under the run lock, then send what is due for them.
+
+        A closed letter is not polled (``on_closed`` hears of it) unless ``skip_closed``
+        is false.
+        """
         reports: list[PollReport] = []
         deliveries: list[Delivery] = []
         with self.run_lock():
             for letter in letters:
+                if skip_closed and self.closed(letter.name):
+                    if on_closed is not None:
+                        on_closed(letter)
+                    continue
                 report = self.poll(letter)
                 reports.append(report)
                 if on_report is not None:
@@ -200,6 +223,18 @@ class App:
                               f"(see lettermon history {name})")
         return self.store.signatories.listing(state.id, since=since,
                                               include_removed=not present)
+
+    def breakdown(self, name: str, dimension: str) -> BreakdownView:
+        """The latest counts of the letter by ``dimension`` (country, constituency...), as
+        its source gives them; NotFound naming the dimensions there are."""
+        state = self.state(name)
+        view = self.store.breakdowns.latest(state.id, dimension)
+        if view is None:
+            known = ", ".join(self.store.breakdowns.dimensions(state.id))
+            raise NotFound(f"{name} has no breakdown by {dimension} "
+                           + (f"(it has: {known})" if known else
+                              "(its source gives none)"))
+        return view
 
     def chart(self, name: str) -> tuple[bytes, str] | None:
         """The letter's count over time as PNG bytes and alt text; None before any history."""
@@ -253,4 +288,9 @@ class App:
                 server = serve_metrics(lambda: open_store(url, clocks.iso(now())),
                                        self.settings.metrics.host, self.settings.metrics.port)
                 running.callback(server.shutdown)
-            Worker(self.settings.letters, self.poll, self.send_due, stop).run()
+            letters = [x for x in self.settings.letters if not self.closed(x.name)]
+            for letter in self.settings.letters:
+                if letter not in letters:
+                    log.info("%s is closed: not scheduled", letter.name,
+                             extra={"letter": letter.name, "event": "closed"})
+            Worker(letters, self.poll, self.send_due, stop).run()

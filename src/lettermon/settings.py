@@ -85,6 +85,23 @@ class MilestoneSettings(Strict):
         description="successful polls that must agree")
     announce: Literal["highest", "all"] = Field(
         default="highest", description="when a poll jumps several milestones")
+    final: bool = Field(default=False,
+        description="post once when the letter closes, on its last poll")
+    preset: Literal["uk-parliament"] | None = Field(default=None,
+        description="ready-made thresholds added to at")
+
+    PRESETS: ClassVar[dict[str, tuple[int, ...]]] = {
+        # the government responds at 10,000; Parliament considers a debate at 100,000
+        "uk-parliament": (10_000, 100_000),
+    }
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_thresholds(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset") in cls.PRESETS:
+            extra = cls.PRESETS[data["preset"]]
+            data = {**data, "at": [*data.get("at", []), *extra]}
+        return data
 
     @field_validator("at")
     @classmethod
@@ -120,7 +137,7 @@ class LetterSettings(Strict):
 
     def source_settings(self, kind: str) -> BaseModel | None:
         """The ``[letters.<kind>]`` table of this letter, if the adapter has one."""
-        value = getattr(self, kind, None)
+        value = getattr(self, _table_field(kind), None)
         return value if isinstance(value, BaseModel) else None
 
     @property
@@ -198,6 +215,8 @@ class ChannelSettings(Strict):
     letters: list[str] | None = Field(default=None, description="letter names; default all")
     template: str | None = Field(default=None, description="milestone template; default per kind")
     launch_template: str | None = Field(default=None, description="launch post template")
+    final_template: str | None = Field(default=None,
+        description="the post when a letter closes (milestones.final = true)")
     names: bool = Field(default=False, description="include a few new signatories' names")
     max_names: int = Field(default=3, ge=0, le=10)
     name_max_length: int = Field(default=40, ge=5, le=200)
@@ -208,7 +227,8 @@ class ChannelSettings(Strict):
     operator: bool = Field(default=False, description="receives operator alerts, not milestones")
     language: str | None = None
 
-    _templates = field_validator("template", "launch_template")(_check_template)
+    _templates = field_validator("template", "launch_template", "final_template")(
+        _check_template)
 
     @property
     def links(self) -> bool:
@@ -342,7 +362,8 @@ def settings_model(channels: Iterable[type[ChannelSettings]],
     kinds = frozenset(_literal_kind(model) for model in channel_models)
     tables = {kind: model for kind, model in sources.items() if model is not None}
     letter_fields: dict[str, Any] = {
-        kind: (model | None, Field(default=None, description=f"settings of the {kind} adapter"))
+        _table_field(kind): (model | None, Field(
+            default=None, alias=kind, description=f"settings of the {kind} adapter"))
         for kind, model in tables.items()}
     adapter_kinds = ("auto", *sources)
     letter_fields["adapter"] = (Literal[adapter_kinds], Field(
@@ -362,6 +383,12 @@ def settings_model(channels: Iterable[type[ChannelSettings]],
         channels=(list[union], Field(default_factory=list)))
     model.channel_kinds = kinds
     return model
+
+
+def _table_field(kind: str) -> str:
+    """The field holding ``[letters.<kind>]``: the kind, unless a model attribute has that
+    name (``json``), then the kind with a trailing ``_`` and the kind as its alias."""
+    return f"{kind}_" if hasattr(BaseModel, kind) else kind
 
 
 def _literal_kind(model: type[ChannelSettings]) -> str:

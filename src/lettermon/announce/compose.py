@@ -22,8 +22,14 @@ DEFAULT_LAUNCH_TEMPLATE = ("\u201c{title}\u201d is open for signatures: {count} 
                            "signed so far. Add your name: {url}")
 
 
+DEFAULT_FINAL_TEMPLATE = ("\u201c{title}\u201d has closed: {count} {noun} signed. "
+                          "Thank you to everyone who did: {url}")
+
+
 def template_for(channel: ChannelSettings | None, kind: PostKind) -> str:
     """The channel's own template for this kind of post, else the default one."""
+    if kind is PostKind.FINAL:
+        return (channel.final_template if channel else None) or DEFAULT_FINAL_TEMPLATE
     if kind is PostKind.LAUNCH:
         return (channel.launch_template if channel else None) or DEFAULT_LAUNCH_TEMPLATE
     if channel is not None and channel.template:

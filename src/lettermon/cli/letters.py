@@ -28,6 +28,7 @@ from lettermon.cli.output import (
 
 if TYPE_CHECKING:
     from lettermon.announce.sender import Delivery
+    from lettermon.settings import LetterSettings
     from lettermon.watch.poll import PollReport
 
 
@@ -108,18 +109,26 @@ def _print_report(report: PollReport) -> None:
                    f" (lettermon signatories {report.letter} --since 1h)")
 
 
+def _print_closed(letter: LetterSettings) -> None:
+    click.echo(f"{letter.name}: closed, not polled (lettermon check {letter.name} polls it "
+               "anyway)")
+
+
 @click.command()
 @click.argument("names", nargs=-1)
 @config_option
 @format_option("text", "json")
 @click.option("--no-post", is_flag=True, help="Poll only; send nothing that is due.")
 def check(names: tuple[str, ...], config_file: str | None, fmt: str, no_post: bool) -> None:
-    """Poll each letter once (or the NAMES given) and show what changed."""
+    """Poll each letter once (or the NAMES given) and show what changed.
+
+    A closed letter is polled only when named."""
     with errors_to_exit_codes(), _progress_bars() as progress, \
             opened(config_file, names=names, letters_required=True, progress=progress) as app:
         reports, deliveries = app.check(
             app.letters(names), post=not no_post,
-            on_report=_print_report if fmt == "text" else None)
+            on_report=_print_report if fmt == "text" else None,
+            skip_closed=not names, on_closed=_print_closed if fmt == "text" else None)
     if fmt == "json":
         click.echo(dumps_json([report_json(r) for r in reports], indent=2))
     else:

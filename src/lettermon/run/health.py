@@ -30,7 +30,9 @@ class Health:
 
 
 def check_health(settings: Settings, store: Store, now: datetime) -> Health:
-    """Problems: a letter polled too long ago, a letter failing (as alerted), a post given up."""
+    """Problems: a letter polled too long ago, a letter failing (as alerted), a post given up.
+
+    A closed letter is polled no more, so the age of its last poll is no problem."""
     health = Health()
     for letter in settings.letters:
         allowed = allowed_age(letter)
@@ -40,9 +42,11 @@ def check_health(settings: Settings, store: Store, now: datetime) -> Health:
         streak = store.polls.failing_streak(state.id) if state else 0
         age = (now - clocks.parse_iso(last_ok.at)).total_seconds() if last_ok else None
         failing = streak >= settings.alerts.after_failures
-        fine = age is not None and age <= allowed and not failing
+        closed = state is not None and state.closed and not failing
+        fine = closed or (age is not None and age <= allowed and not failing)
         health.letters.append({
-            "name": letter.name, "ok": fine, "last_success": last_ok.at if last_ok else None,
+            "name": letter.name, "ok": fine, "closed": closed,
+            "last_success": last_ok.at if last_ok else None,
             "count": last_ok.count if last_ok else None, "age_seconds": age,
             "allowed_seconds": allowed, "last_outcome": last.outcome if last else None,
             "last_error": last.error if last else None, "failed_in_a_row": streak})

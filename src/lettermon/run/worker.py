@@ -55,6 +55,7 @@ class Worker:
         self._poll = poll
         self._send_due = send_due
         self._stop = stop
+        self._unschedule: Callable[[str], None] | None = None
 
     def poll(self, letter: LetterSettings) -> None:
         """One scheduled poll, then the outbox; the one catch-all of a scheduled run."""
@@ -69,6 +70,8 @@ class Worker:
                 "count": report.count, "delta": report.delta, "added": report.added,
                 "removed": report.removed, "pages": report.pages, "bytes": report.bytes,
                 "duration": round(report.duration, 3), "error": report.error})
+            if report.closed:
+                self.closed(letter)
             if not self._stop.event.is_set():
                 self.send()
         except Interrupted:
@@ -78,6 +81,13 @@ class Worker:
         except Exception:
             log.exception("poll of %s raised", letter.name,
                           extra={"letter": letter.name, "event": "poll_error"})
+
+    def closed(self, letter: LetterSettings) -> None:
+        """The letter is closed: that poll was its last, and it is scheduled no more."""
+        log.info("%s is closed: that was its last poll", letter.name,
+                 extra={"letter": letter.name, "event": "closed"})
+        if self._unschedule is not None:
+            self._unschedule(letter.name)
 
     def send(self) -> None:
         try:
@@ -103,6 +113,7 @@ class Worker:
                               name=f"poll {letter.name}", next_run_time=now)
         scheduler.add_job(self.send, "interval", seconds=OUTBOX_EVERY, id="outbox",
                           name="send due posts")
+        self._unschedule = scheduler.remove_job
         scheduler.start()
         log.info("lettermon running: %s", ", ".join(
             f"{x.name} every {x.cron or format_duration(x.interval)}"

@@ -25,6 +25,7 @@ from lettermon.errors import Interrupted, ParseError
 from lettermon.models import FetchResult, ListOrder, ParsedPage, Row
 from lettermon.store.signatories import Signatories
 from lettermon.watch.fetch import Fetcher
+from lettermon.watch.sources import check_media_type
 from lettermon.watch.sources.base import SourceAdapter
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class Reader:
         result = self.fetcher.get(url, same_origin_as=self.letter_url)
         self.requests += result.requests
         self.bytes += len(result.body)
+        check_media_type(self.adapter, result.content_type)
         parsed = self.adapter.parse(result.body, result.url)
         if parsed.count is None:
             raise ParseError(f"page {number} states no count (layout changed?)")

@@ -30,7 +30,7 @@ from lettermon.settings import LetterSettings
 from lettermon.store import LetterState, PollRecord, Store
 from lettermon.watch.crawl import Classifier, Page, Progress, Reader, full, incremental
 from lettermon.watch.fetch import Fetcher
-from lettermon.watch.sources import SourceAdapter, choose
+from lettermon.watch.sources import SourceAdapter, check_media_type, choose
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +153,7 @@ class Poller:
         if fetched.not_modified:
             return _Page1(fetched)
         adapter = choose(letter, fetched.body, fetched.url, self._adapters)
+        check_media_type(adapter, fetched.content_type)
         parsed = adapter.parse(fetched.body, fetched.url)
         if parsed.count is None:
             raise ParseError("the page states no signature count")
@@ -173,6 +174,11 @@ class Poller:
         reader = Reader(self._fetcher, page1.adapter, str(letter.url),
                         Page(1, page1.fetch, parsed), stopping=self._stopping)
         return self._crawl(letter, state, reader, at, started, digest, full_due)
+
+    def _keep_breakdowns(self, letter_id: int, poll_id: int, parsed: ParsedPage) -> None:
+        """The counts by dimension, each stored only when it changed."""
+        for dimension, items in parsed.breakdowns.items():
+            self._store.breakdowns.record(letter_id, poll_id, dimension, items)
 
     def _finish(self, letter: LetterSettings, state: LetterState, poll_id: int,
                 record: PollRecord) -> None:
@@ -243,8 +249,7 @@ class Poller:
             at=at, count=parsed.count, outcome=Outcome.OK, http_status=fetched.status,
             etag=fetched.etag, last_modified=fetched.last_modified, pages=fetched.requests,
             bytes=len(fetched.body), duration_ms=_ms(started), state=parsed.state)
-        for dimension, items in parsed.breakdowns.items():
-            store.breakdowns.record(state.id, poll_id, dimension, items)
+        self._keep_breakdowns(state.id, poll_id, parsed)
         updates: dict[str, object] = {
             "etag": record.etag, "last_modified": record.last_modified,
             "page1_digest": digest, "last_count": record.count, "last_full_crawl": at,
@@ -302,6 +307,8 @@ class Poller:
                 reader.on_page = keep
             read = self._read(letter, state, reader, poll_id, at, full_due)
             record = self._record(reader, read, at, started)
+            if record.outcome is Outcome.OK:
+                self._keep_breakdowns(state.id, poll_id, reader.first.parsed)
             self._update_letter(state, reader, read, record, digest)
             self._finish(letter, state, poll_id, record)
             new = store.signatories.added_in(poll_id, limit=SHOW_NEW)
