@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union
@@ -160,6 +160,20 @@ class LetterSettings(Strict):
 
     adapters_with_settings: ClassVar[frozenset[str]] = frozenset()
     count_only_adapters: ClassVar[frozenset[str]] = frozenset()
+    url_twins: ClassVar[Mapping[str, Callable[[str], str | None]]] = {}
+
+    @property
+    def poll_url(self) -> str:
+        """The address polled: ``url``, or the document a source adapter reads in its
+        place (a UK Parliament petition page is polled at its ``.json`` twin). Posts
+        link to ``url``."""
+        url = str(self.url)
+        for kind, twin in type(self).url_twins.items():
+            if self.adapter in ("auto", kind):
+                found = twin(url)
+                if found:
+                    return found
+        return url
 
 
 class QuietHours(Strict):
@@ -318,6 +332,13 @@ class Settings(BaseSettings):
                             "this channel's letters")
         return self
 
+    def notices(self) -> list[str]:
+        """What loading changed and a user should hear of (a letter polled at another
+        address than its ``url``)."""
+        return [f"letters.{i}.url: {letter.url} is a petition's page; lettermon polls its "
+                f"JSON, {letter.poll_url} (posts still link to the page)"
+                for i, letter in enumerate(self.letters) if letter.poll_url != str(letter.url)]
+
     def letter(self, name: str) -> LetterSettings:
         for letter in self.letters:
             if letter.name == name:
@@ -350,13 +371,16 @@ def _unique(section: str, names: list[str]) -> None:
 
 def settings_model(channels: Iterable[type[ChannelSettings]],
                    sources: dict[str, type[BaseModel] | None], *,
-                   count_only: Iterable[str] = ()) -> type[Settings]:
+                   count_only: Iterable[str] = (),
+                   url_twins: Mapping[str, Callable[[str], str | None]] | None = None,
+                   ) -> type[Settings]:
     """The settings class for these channel kinds and source adapters.
 
     ``channels`` are the channel kinds' settings models (each with ``kind: Literal[...]``);
     ``sources`` maps each source adapter's kind to its ``[letters.<kind>]`` model, or None
     when the adapter takes no settings; ``count_only`` names the adapters that read
-    letters with no signatory list.
+    letters with no signatory list; ``url_twins`` maps an adapter's kind to its function
+    from a page's address to the address it reads instead (see ``poll_url``).
     """
     channel_models = tuple(channels)
     kinds = frozenset(_literal_kind(model) for model in channel_models)
@@ -372,6 +396,7 @@ def settings_model(channels: Iterable[type[ChannelSettings]],
         "LetterSettings", __base__=LetterSettings, __module__=__name__, **letter_fields)
     letter_model.adapters_with_settings = frozenset(tables)
     letter_model.count_only_adapters = frozenset(count_only)
+    letter_model.url_twins = dict(url_twins or {})
     if channel_models:
         union: Any = Annotated[Union[channel_models],  # noqa: UP007 - built at run time
                                Field(discriminator="kind")]

@@ -83,6 +83,7 @@ def report_json(report: PollReport) -> dict[str, Any]:
         "new_signatories": report.new_signatories, "pages": report.pages,
         "bytes": report.bytes, "duration_ms": int(report.duration * 1000),
         "crawl": report.crawl, "http_status": report.http_status, "error": report.error,
+        "state": report.state, "closed": report.closed,
     }
 
 
@@ -150,7 +151,7 @@ def _check_csv_raw(fmt: str, csv_raw: bool) -> None:
 
 
 POLL_KEYS = ("at", "count", "ok", "outcome", "http_status", "pages", "bytes", "duration_ms",
-             "added", "removed", "crawl", "rows_seen", "error")
+             "added", "removed", "crawl", "rows_seen", "error", "state")
 
 
 @click.command()
@@ -171,6 +172,7 @@ def history(name: str, config_file: str | None, fmt: str, limit: int | None,
         "outcome": p.outcome, "http_status": p.http_status, "pages": p.pages,
         "bytes": p.bytes, "duration_ms": p.duration_ms, "added": p.added,
         "removed": p.removed, "crawl": p.crawl, "rows_seen": p.rows_seen, "error": p.error,
+        "state": p.state,
     } for p in polls]
     out = sys.stdout
     if fmt == "json":

@@ -87,6 +87,8 @@ class Letters:
     def update(self, letter_id: int, **values: Any) -> None:
         if not values:
             return
+        # flags are INTEGER columns (PostgreSQL does not cast a boolean to one)
+        values = {k: int(v) if isinstance(v, bool) else v for k, v in values.items()}
         columns = ", ".join(f"{key} = ?" for key in values)
         self._db.execute(f"UPDATE letters SET {columns} WHERE id = ?",
                          (*values.values(), letter_id))

@@ -122,7 +122,7 @@ class Poller:
         started = time.monotonic()
         at = clocks.iso(self._clock())
         # read without a lock, only to choose the conditional GET's validators
-        known = self._store.letters.ensure(letter.name, str(letter.url), at)
+        known = self._store.letters.ensure(letter.name, letter.poll_url, at)
         full_due = self._full_crawl_due(letter, known)
         fetched = None
         try:
@@ -146,7 +146,7 @@ class Poller:
                      ) -> FetchResult:
         conditional = known.last_count is not None and not full_due
         return self._fetcher.get(
-            str(letter.url), etag=known.etag if conditional else None,
+            letter.poll_url, etag=known.etag if conditional else None,
             last_modified=known.last_modified if conditional else None)
 
     def _read_page1(self, letter: LetterSettings, fetched: FetchResult) -> _Page1:
@@ -171,7 +171,7 @@ class Poller:
             return self._unchanged(letter, state, at, page1.fetch, started, parsed.count)
         if parsed.count_only:
             return self._count_only(letter, state, page1.fetch, parsed, at, started, digest)
-        reader = Reader(self._fetcher, page1.adapter, str(letter.url),
+        reader = Reader(self._fetcher, page1.adapter, letter.poll_url,
                         Page(1, page1.fetch, parsed), stopping=self._stopping)
         return self._crawl(letter, state, reader, at, started, digest, full_due)
 
@@ -258,9 +258,6 @@ class Poller:
             updates["title"] = parsed.title
         store.letters.update(state.id, **updates)
         self._finish(letter, state, poll_id, record)
-        if parsed.closed:
-            log.info("%s is closed (%s): this was its last poll", letter.name, parsed.state,
-                     extra={"letter": letter.name, "event": "closed"})
         return PollReport(
             letter.name, poll_id, Outcome.OK, parsed.count, state.last_count,
             pages=fetched.requests, bytes=len(fetched.body),

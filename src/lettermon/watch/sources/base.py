@@ -45,6 +45,12 @@ class SourceAdapter(ABC):
         return False
 
     @classmethod
+    def source_url(cls, url: str) -> str | None:
+        """The address to poll for a letter configured with ``url``, when this adapter
+        reads a twin of that page (a petition page's JSON); None otherwise."""
+        return None
+
+    @classmethod
     def detects(cls) -> bool:
         """Whether this adapter recognises pages on its own (it has a :meth:`detect`)."""
         return cls.detect.__func__ is not SourceAdapter.detect.__func__  # type: ignore[attr-defined]
