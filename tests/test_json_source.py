@@ -183,3 +183,21 @@ def test_a_closed_state_from_the_api_is_the_last_poll(
     clock.advance(minutes=5)
     assert "rekognition: closed, not polled" in check(run_cli, path).output
     assert site.requests == []
+
+
+def test_jmespath_is_loaded_only_for_a_letter_that_uses_it(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    def loaded(letter: str) -> str:
+        config = tmp_path / "c.toml"
+        config.write_text(f'[[letters]]\nname = "x"\nurl = "https://p.example/x"\n{letter}')
+        code = ("import sys; from pathlib import Path; from lettermon.app import Wiring; "
+                f"Wiring().load(Path({str(config)!r})); "
+                "print(any(m.startswith('jmespath') for m in sys.modules))")
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    assert loaded('adapter = "css"\n[letters.css]\ncount = ".n"\n') == "False"
+    assert loaded("") == "False"  # a UK petition, or any page found by auto
+    assert loaded('adapter = "json"\n[letters.json]\ncount = "a.b"\n') == "True"

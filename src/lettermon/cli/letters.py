@@ -11,6 +11,7 @@ import click
 
 from lettermon.cli.common import (
     EXIT_FAILED,
+    Failed,
     config_option,
     errors_to_exit_codes,
     format_option,
@@ -251,14 +252,47 @@ def probe(url: str, config_file: str | None, fmt: str, show: int) -> None:
     if fmt == "json":
         click.echo(dumps_json(found.as_json(show), indent=2))
         return
+    for note in found.notes:
+        click.echo(f"note:      {terminal_safe(note)}")
     parsed = found.parsed
+    if parsed is None:
+        _print_candidates(found)
+        return
     click.echo(f"adapter:   {found.adapter}")
     click.echo(f"title:     {one_line(parsed.title or '')}")
     click.echo(f"count:     {parsed.count:,}" if parsed.count is not None else "count:     none")
-    click.echo(f"per page:  {parsed.per_page}   pages: {parsed.last_page or 1}")
-    click.echo(f"fields:    {one_line(', '.join(found.fields))}")
+    if parsed.state:
+        click.echo(f"state:     {one_line(parsed.state)}")
+    if parsed.count_only:
+        click.echo("list:      none (count-only)")
+    else:
+        click.echo(f"per page:  {parsed.per_page}   pages: {parsed.last_page or 1}")
+        click.echo(f"fields:    {one_line(', '.join(found.fields))}")
+    for dimension, entries in found.breakdowns.items():
+        click.echo(f"by {dimension}: {entries:,} entries (lettermon breakdown NAME --by "
+                   f"{dimension})")
     for row in parsed.rows[:show]:
         click.echo(f"  - {describe_fields(dict(row.fields))}")
+    if found.config:
+        click.echo("\nto watch it, add to the config:\n")
+        click.echo(terminal_safe(found.config, newlines=True).rstrip())
+
+
+def _print_candidates(found: Any) -> None:
+    what = ("numbers in the JSON (JMESPath)" if found.kind == "json" else
+            'numbers next to words such as "signatures" (CSS selector)')
+    if not found.candidates:
+        click.echo(f"no adapter recognised the page, and it shows no {what}")
+        raise Failed("nothing to suggest: if the page fills its count in with JavaScript, "
+                     "probe the JSON address its browser network tab shows", EXIT_FAILED)
+    click.echo(f"no adapter recognised the page; {what}, likeliest first:")
+    for candidate in found.candidates:
+        where = ", ".join(f"{k} = {v}" for k, v in candidate.settings.items())
+        click.echo(terminal_safe(f"  {candidate.value:>12,}  {where}   "
+                                 f"“{one_line(candidate.context, 60)}”"))
+    click.echo(f"\nto watch the likeliest ({found.candidates[0].value:,}), add to the "
+               "config:\n")
+    click.echo(terminal_safe(found.config or "", newlines=True).rstrip())
 
 
 COMMANDS = (check, history, signatories, probe)

@@ -43,3 +43,9 @@ def abbreviated(text: str) -> str | None:
     if short is None or (first is not None and first.start() < short.start()):
         return None
     return short.group(0)
+
+
+def spans(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, value) of every whole number in ``text``, in order."""
+    return [(m.start(), m.end(), int(_NOT_DIGIT.sub("", m.group(0))))
+            for m in _NUMBER.finditer(text)]
