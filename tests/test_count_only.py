@@ -175,3 +175,49 @@ def test_names_in_posts_are_refused_at_load_for_a_count_only_letter(
     result = run_cli("check", "--config", str(path))
     assert result.exit_code == 2
     assert "channels.0.names: letter 'rekognition' lists no signatories" in result.output
+
+
+def test_alerts_health_and_the_chart_work_from_the_count_alone(
+        tmp_path: Path, site: PetitionSite, counter: Counter, run_cli: Cli,
+        clock: TestClock) -> None:
+    path = config(tmp_path, site, extra=console("ops", operator=True))
+    check(run_cli, path)
+    for _ in range(3):
+        site.fail(404)
+        clock.advance(minutes=5)
+        failing = check(run_cli, path, code=1)
+    assert console_posts(failing.output) == [
+        "lettermon: rekognition has failed 3 polls in a row (network). Last error: HTTP 404 "
+        f"from {site.url('/petition')}"]
+    health = run_cli("health", "--config", str(path))
+    assert health.exit_code == 1 and "rekognition: 3 polls in a row failed" in health.output
+    counter.count = 700
+    clock.advance(minutes=5)
+    recovered = check(run_cli, path)
+    assert console_posts(recovered.output) == [
+        "lettermon: rekognition works again: 700 signatures."]
+    assert run_cli("health", "--config", str(path)).exit_code == 0
+    png = tmp_path / "chart.png"
+    drawn = run_cli("chart", "rekognition", "-o", str(png), "--config", str(path))
+    assert drawn.exit_code == 0, drawn.output
+    assert png.read_bytes().startswith(b"\x89PNG") and "480" in drawn.output
+
+
+def test_a_page_that_says_it_is_closed_is_polled_no_more(
+        tmp_path: Path, site: PetitionSite, counter: Counter, run_cli: Cli,
+        clock: TestClock) -> None:
+    path = config(tmp_path, site, extra=console(),
+                  rules=milestones(every=100, final=True))
+    check(run_cli, path)
+    counter.closed, counter.count = True, 488
+    clock.advance(minutes=5)
+    closing = check(run_cli, path)
+    assert "488 signatures (+8 since last poll); closed: polled no more" in closing.output
+    assert console_posts(closing.output) == [
+        "“Save the river” has closed: 488 researchers signed. Thank you to everyone who "
+        f"did: {site.url('/petition')}"]
+    site.requests.clear()
+    clock.advance(days=1)
+    assert "rekognition: closed, not polled" in check(run_cli, path).output
+    assert site.requests == []
+    assert run_cli("health", "--config", str(path)).exit_code == 0

@@ -275,3 +275,46 @@ def test_run_stops_scheduling_a_petition_once_it_is_closed(
     assert worker.returncode == 0, err
     events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert [e["letter"] for e in events if e.get("event") == "closed"] == ["meals"]
+
+
+@pytest.mark.postgres
+def test_a_petition_on_postgresql(pg_url: str, tmp_path: Path, site: PetitionSite,
+                                  petition: Petition, run_cli: Cli, clock: TestClock) -> None:
+    path = tmp_path / "pg.toml"
+    path.write_text(f'database_url = "{pg_url}"\n\n[[letters]]\nname = "meals"\n'
+                    f'url = "{site.url(PATH)}"\n'
+                    f'{milestones(preset="uk-parliament", final=True)}\n\n{console()}')
+    check(run_cli, path)
+    petition.count, petition.state = 10_100, "closed"
+    clock.advance(minutes=10)
+    closing = check(run_cli, path)
+    assert [post.split(" ")[0] for post in console_posts(closing.output)] == ["10,000", "“Fund"]
+    seats = cli_json(run_cli, path, "breakdown", "meals", "--by", "constituency")
+    assert seats["total"] == 10_100 - 40 and len(seats["items"]) == 12
+    assert [p["state"] for p in cli_json(run_cli, path, "history", "meals")] == [
+        "open", "closed"]
+    assert "meals: closed, not polled" in check(run_cli, path).output
+    assert cli_json(run_cli, path, "health")["ok"] is True
+
+
+def test_which_addresses_are_polled_at_their_json_twin() -> None:
+    from lettermon.registry import builtin_registry
+
+    registry = builtin_registry()
+
+    def polled(url: str, **values: Any) -> str:
+        return registry.letter_settings(name="p", url=url, **values).poll_url
+
+    page = "https://petition.parliament.uk/petitions/700123"
+    assert polled(page) == page + ".json"
+    assert polled(page + "/") == page + ".json"
+    assert polled(page, adapter="ukparliament") == page + ".json"
+    assert polled(page + ".json") == page + ".json"
+    assert polled("https://petitions.senedd.wales/petitions/245001") == (
+        "https://petitions.senedd.wales/petitions/245001.json")
+    # read as a page on purpose, or not a petition's page: polled as written
+    assert polled(page, adapter="css", css={"count": ".count"}) == page
+    assert polled("https://petition.parliament.uk/petitions?state=open") == (
+        "https://petition.parliament.uk/petitions?state=open")
+    assert polled("https://example.org/petitions/700123") == (
+        "https://example.org/petitions/700123")
