@@ -318,3 +318,14 @@ def test_which_addresses_are_polled_at_their_json_twin() -> None:
         "https://petition.parliament.uk/petitions?state=open")
     assert polled("https://example.org/petitions/700123") == (
         "https://example.org/petitions/700123")
+
+
+def test_a_petition_closed_before_its_first_poll_posts_nothing(
+        tmp_path: Path, site: PetitionSite, petition: Petition, run_cli: Cli) -> None:
+    petition.state, petition.count = "closed", 12_345
+    path = config(tmp_path, site.url(PATH), extra=console(),
+                  rules=milestones(preset="uk-parliament", final=True))
+    first = check(run_cli, path)
+    assert "meals: 12,345 signatures (first poll); closed: polled no more" in first.output
+    assert console_posts(first.output) == []  # old news: no milestone, no final post
+    assert "meals: closed, not polled" in check(run_cli, path).output

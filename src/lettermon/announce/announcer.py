@@ -46,7 +46,9 @@ class Announcer:
         posts = [(PostKind.MILESTONE, m) for m in crossing.announce]
         if crossing.launch:
             posts.append((PostKind.LAUNCH, milestones.LAUNCH))
-        if letter.milestones.final and is_closed(record.state):
+        if (letter.milestones.final and is_closed(record.state)
+                and self._store.polls.any_ok_besides(state.id, poll_id)):
+            # closed since an earlier poll: news (closed before the first one is not)
             posts.append((PostKind.FINAL, milestones.FINAL))
         # Posts of earlier polls still waiting are old news; this poll's own posts are not
         # (with announce = "all" one poll queues several milestones, all to go out).
