@@ -201,3 +201,16 @@ def test_jmespath_is_loaded_only_for_a_letter_that_uses_it(tmp_path: Path) -> No
     assert loaded('adapter = "css"\n[letters.css]\ncount = ".n"\n') == "False"
     assert loaded("") == "False"  # a UK petition, or any page found by auto
     assert loaded('adapter = "json"\n[letters.json]\ncount = "a.b"\n') == "True"
+
+
+def test_a_count_only_letter_given_rows_later_reads_its_list_at_once(
+        tmp_path: Path, site: PetitionSite, run_cli: Cli, clock: TestClock) -> None:
+    path = config(tmp_path, site, COUNT_ONLY)
+    check(run_cli, path)
+    config(tmp_path, site, WITH_ROWS)  # the organiser adds rows and fields
+    clock.advance(minutes=5)
+    site.requests.clear()
+    result = check(run_cli, path)
+    assert site.requests == [("/api/campaign", 200)]  # not a 304 from the old validators
+    assert "95 signatures (no change since last poll; 95 new)" in result.output
+    assert len(cli_json(run_cli, path, "signatories", "rekognition")) == 95

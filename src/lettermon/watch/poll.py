@@ -189,7 +189,9 @@ class Poller:
     # -- decisions ---------------------------------------------------------------------
     def _full_crawl_due(self, letter: LetterSettings, state: LetterState) -> bool:
         if state.count_only and state.last_count is not None:
-            return False  # no list to crawl: every read of the count is a whole read
+            # no list to crawl, every read of the count is a whole read; unless the
+            # settings have just been given the list's rows
+            return _lists(letter)
         if state.last_full_crawl is None:
             return True
         age = (self._clock() - clocks.parse_iso(state.last_full_crawl)).total_seconds()
@@ -392,6 +394,13 @@ class _CrawlFailed(PollFailure):
         super().__init__(_reason(cause), status=cause.status)
         self.kind = cause.kind
         self.reader = reader
+
+
+def _lists(letter: LetterSettings) -> bool:
+    """Whether the letter's settings name its signatory rows (a ``rows`` selector or
+    expression): a letter polled as count-only until now then needs a full read."""
+    table = letter.source_settings(letter.adapter)
+    return getattr(table, "rows", None) is not None
 
 
 def _outcome_of(exc: PollFailure) -> Outcome:
