@@ -45,6 +45,7 @@ class LetterSite:
     on_page: Callable[[LetterSite, int], None] | None = None
     requests: list[tuple[str, int]] = field(default_factory=list)  # (path?query, status)
     faults: deque[Fault] = field(default_factory=deque)
+    stale: list[dict[str, str]] | None = None  # pages 2 and on come from this older list
     lock: threading.Lock = field(default_factory=threading.Lock)
     base_url: str = ""
 
@@ -73,6 +74,11 @@ class LetterSite:
     def fail(self, *faults: Fault) -> None:
         self.faults.extend(faults)
 
+    def cache_later_pages(self) -> None:
+        """From now on serve pages 2 and on as they are now, like a stale page cache."""
+        with self.lock:
+            self.stale = list(self.rows)
+
     def page_requests(self) -> list[str]:
         return [p for p, _ in self.requests]
 
@@ -88,8 +94,11 @@ class LetterSite:
         if self.faults:
             return self._fault(self.faults.popleft())
         with self.lock:
+            rows = self.displayed()
+            if self.stale is not None and page > 1:
+                rows = self.stale[::-1] if self.order == "newest_first" else list(self.stale)
             html = widget.render_page(
-                self.displayed(), page, per_page=self.per_page, markup=self.markup,
+                rows, page, per_page=self.per_page, markup=self.markup,
                 instance=self.instance, path=PATH, **self.render)
         body = html.encode("utf-8")
         out = {"Content-Type": "text/html; charset=UTF-8"}

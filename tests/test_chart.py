@@ -69,7 +69,7 @@ def test_the_chart_command_writes_the_file(
     target = tmp_path / "out.png"
     before = run_cli("chart", "rekognition", "-o", str(target), "--config", str(config))
     assert before.exit_code == 1
-    assert "no successful poll yet" in before.output
+    assert "no database at" in before.output and "lettermon check creates it" in before.output
     assert run_cli("check", "--config", str(config)).exit_code == 0
     result = run_cli("chart", "rekognition", "-o", str(target), "--config", str(config))
     assert result.exit_code == 0, result.output

@@ -87,7 +87,10 @@ def test_probe_suggests_a_config_that_reads_the_count(
     count = PAGES[name][1]
     assert "no adapter recognised the page; numbers next to words" in probed.output
     assert f"to watch the likeliest ({count:,}), add to the config:" in probed.output
-    assert "98,765" not in probed.output and "777" not in probed.output
+    offered = [line.split()[0] for line in probed.output.splitlines()
+               if line.startswith("  ") and "count = " in line]
+    assert offered[0] == f"{count:,}"
+    assert "98,765" not in offered and "777" not in offered  # views, a script's number
     assert not (tmp_path / "db.sqlite3").exists()  # probe writes nothing
 
     path = pasted(tmp_path, entry_of(probed.output))

@@ -151,9 +151,8 @@ def test_a_full_crawl_reconciles_added_removed_and_duplicates(store: Store) -> N
         store.signatories.stage_begin()
         store.signatories.stage(0, rows("Emmy", "Ada", "Mary"))  # newest first
         store.signatories.stage(3, rows("Lise"))
-        added, removed = store.signatories.reconcile(rek, at(2), second, newest_first=True,
-                                                     apply_removals=True)
-    assert (added, removed) == (2, 2)  # Emmy and Lise new; one Ada and Grace gone
+        done = store.signatories.reconcile(rek, at(2), second, newest_first=True)
+    assert (done.added, done.removed, done.restored) == (2, 2, 0)  # Emmy, Lise; Ada, Grace
     present = {tuple(v.fields.values()) for v in store.signatories.listing(rek)
                if v.removed_at is None}
     assert present == {("Ada",), ("Mary",), ("Emmy",), ("Lise",)}
@@ -163,18 +162,32 @@ def test_a_full_crawl_reconciles_added_removed_and_duplicates(store: Store) -> N
     assert all(v.removed_at == at(2) for v in removed_rows)
 
 
-def test_a_partial_crawl_removes_nobody(store: Store) -> None:
+def test_a_signatory_who_comes_back_is_the_same_signatory(store: Store) -> None:
+    """A list that vanished and came back is the same people: first_seen is kept."""
     rek = letter(store)
-    first = poll(store, rek, 1, Outcome.OK, 2)
+    first = poll(store, rek, 1, Outcome.OK, 3)
     with store.transaction():
-        store.signatories.add(rek, rows("Ada", "Grace"), at(1), first)
-    second = poll(store, rek, 2, Outcome.PARTIAL, 2)
+        store.signatories.add(rek, rows("Ada", "Grace", "Mary"), at(1), first)
+    gone = poll(store, rek, 2, Outcome.OK, 1)
     with store.transaction():
         store.signatories.stage_begin()
-        store.signatories.stage(0, rows("Ada"))
-        assert store.signatories.reconcile(rek, at(2), second, newest_first=True,
-                                           apply_removals=False) == (0, 0)
-    assert store.signatories.present(rek) == 2
+        store.signatories.stage(0, rows("Mary"))
+        store.signatories.reconcile(rek, at(2), gone, newest_first=True)
+    back = poll(store, rek, 3, Outcome.OK, 4)
+    with store.transaction():  # a full crawl sees Ada again, and someone new
+        store.signatories.stage_begin()
+        store.signatories.stage(0, rows("Emmy", "Ada", "Mary"))
+        done = store.signatories.reconcile(rek, at(3), back, newest_first=True)
+    assert (done.added, done.removed, done.restored) == (1, 0, 1)
+    again = poll(store, rek, 4, Outcome.OK, 5)
+    with store.transaction():  # an incremental poll sees Grace again
+        assert store.signatories.add(rek, rows("Grace"), at(4), again) == 1
+    listed = {v.fields["name"]: v for v in store.signatories.listing(rek)}
+    assert sorted(listed) == ["Ada", "Emmy", "Grace", "Mary"]
+    assert all(v.removed_at is None for v in listed.values())
+    assert listed["Ada"].first_seen == listed["Grace"].first_seen == at(1)
+    assert listed["Emmy"].first_seen == at(3)
+    assert store.signatories.present(rek) == 4
 
 
 # -- pages ---------------------------------------------------------------------------------
@@ -190,6 +203,38 @@ def test_pages_are_kept_once_per_content(store: Store) -> None:
     assert store.pages.body(two, 2) == b"<html>other</html>"
     assert store.pages.body(one, 2) is None
     assert store.db.scalar("SELECT COUNT(*) FROM page_blobs") == 2
+
+
+def test_failed_pages_stay_within_their_budget(store: Store) -> None:
+    rek = letter(store)
+    good = poll(store, rek, 1, Outcome.OK, 1)
+    with store.transaction():
+        store.pages.keep(good, 1, b"<html>the list</html>")
+    failed = []
+    for minute in range(2, 7):
+        poll_id = poll(store, rek, minute, Outcome.FAILED, None)
+        with store.transaction():
+            store.pages.keep(poll_id, 1, f"<html>error {minute}</html>".encode() * 100)
+            store.pages.trim_failed(rek, keep=2)
+        failed.append(poll_id)
+    assert [store.pages.body(p, 1) is not None for p in failed] == [
+        False, False, False, True, True]
+    assert store.pages.body(good, 1) == b"<html>the list</html>"  # not a failure's
+    assert store.db.scalar("SELECT COUNT(*) FROM page_blobs") == 3
+
+
+def test_old_pages_are_pruned(store: Store) -> None:
+    rek = letter(store)
+    old, new = poll(store, rek, 1, Outcome.OK, 1), poll(store, rek, 30, Outcome.OK, 1)
+    with store.transaction():
+        store.pages.keep(old, 1, b"<html>shared</html>")
+        store.pages.keep(old, 2, b"<html>only old</html>")
+        store.pages.keep(new, 1, b"<html>shared</html>")
+    with store.transaction():
+        assert store.pages.prune(rek, before=at(10)) == 2
+    assert store.pages.body(old, 1) is None and store.pages.body(old, 2) is None
+    assert store.pages.body(new, 1) == b"<html>shared</html>"  # its content stays
+    assert store.db.scalar("SELECT COUNT(*) FROM page_blobs") == 1
 
 
 # -- milestones ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lettermon import clock as clocks
-from lettermon.errors import ConfigError, LettermonError, NotFound
+from lettermon.errors import ConfigError, LettermonError, NotFound, StoreError
 from lettermon.registry import Registry, builtin_registry
 from lettermon.settings import LetterSettings, Settings
 from lettermon.store import (
@@ -72,15 +72,33 @@ class Wiring:
 @contextmanager
 def open_app(settings: Settings, wiring: Wiring | None = None, *,
              progress: Callable[[str], Progress | None] | None = None,
-             stopping: Callable[[], bool] | None = None) -> Iterator[App]:
-    """The application for these settings: the store opened, everything closed at the end."""
+             stopping: Callable[[], bool] | None = None,
+             read_only: bool = False) -> Iterator[App]:
+    """The application for these settings: the store opened, everything closed at the end.
+
+    ``read_only`` opens the database without writing anything (the commands that only
+    read work on a read-only file or file system); the schema must be up to date.
+    """
     wiring = wiring or Wiring()
-    with open_store(settings.database_url, clocks.iso(wiring.clock())) as store:
+    with open_store(settings.database_url, clocks.iso(wiring.clock()),
+                    read_only=read_only) as store:
         app = App(settings, store, wiring, progress=progress, stopping=stopping)
         try:
             yield app
         finally:
             app.close()
+
+
+def health(settings: Settings, wiring: Wiring | None = None) -> Health:
+    """``lettermon health``: read-only, and an answer even before the first poll."""
+    from lettermon.errors import NoDatabase
+    from lettermon.run.health import nothing_polled
+
+    try:
+        with open_app(settings, wiring, read_only=True) as app:
+            return app.health()
+    except NoDatabase as exc:
+        return nothing_polled(settings, str(exc))
 
 
 class App:
@@ -207,7 +225,43 @@ class App:
                     on_report(report)
             if post:
                 deliveries = self.sender.send_due({letter.name for letter in letters})
+            self.prune(letters)
         return reports, deliveries
+
+    def accept(self, name: str) -> PollRecord:
+        """An operator says the fall the page shows is real: the next poll believes it.
+
+        Returns the suspect poll being accepted; NotFound when the letter's last poll is
+        not a suspect one (there is nothing to accept).
+        """
+        from lettermon.models import Outcome
+
+        state = self.state(name)
+        last = self.store.polls.latest(state.id)
+        if last is None or last.outcome is not Outcome.SUSPECT:
+            outcome = last.outcome if last else "none"
+            raise NotFound(f"nothing to accept: the last poll of {name} is {outcome}, not "
+                           "suspect")
+        with self.store.transaction():
+            self.store.letters.update(state.id, accept_drop=1)
+        return last
+
+    def prune(self, letters: Sequence[LetterSettings] | None = None) -> int:
+        """Let go of stored pages older than each letter's ``keep_pages``; how many went."""
+        from datetime import timedelta
+
+        pruned = 0
+        now = self.clock()
+        for letter in letters if letters is not None else self.settings.letters:
+            state = self.store.letters.get(letter.name)
+            if state is None:
+                continue
+            before = clocks.iso(now - timedelta(seconds=letter.keep_pages))
+            with self.store.transaction():
+                pruned += self.store.pages.prune(state.id, before=before)
+        if pruned:
+            log.info("let go of %d stored page(s) past their keep_pages", pruned)
+        return pruned
 
     def history(self, name: str, *, limit: int | None = None) -> list[PollRecord]:
         """Every finished poll of the letter, oldest first (the last ``limit``)."""
@@ -293,4 +347,8 @@ class App:
                 if letter not in letters:
                     log.info("%s is closed: not scheduled", letter.name,
                              extra={"letter": letter.name, "event": "closed"})
-            Worker(letters, self.poll, self.send_due, stop).run()
+            worker = Worker(letters, self.poll, self.send_due, stop,
+                            guard=self.store.vanished, maintain=self.prune)
+            worker.run()
+        if worker.failure is not None:
+            raise StoreError(f"{worker.failure}; stopped so that nothing more is lost")

@@ -59,6 +59,10 @@ class StoreError(LettermonError):
     """The database could not be opened, migrated or written."""
 
 
+class NoDatabase(StoreError):
+    """A command that only reads found no database (nothing was polled yet)."""
+
+
 class Interrupted(LettermonError):
     """A shutdown was asked for mid-crawl; the poll was rolled back, nothing stored."""
 

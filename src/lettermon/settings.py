@@ -125,7 +125,14 @@ class LetterSettings(Strict):
     full_crawl_every: Duration = 86400.0
     suspect_drop: float = Field(
         default=0.2, gt=0, le=1, description="a fall of this fraction of the count is suspect")
+    hold_drop: float = Field(
+        default=0.5, gt=0, le=1,
+        description="a fall of more than this fraction waits for `lettermon accept`")
     store_pages: bool = Field(default=True, description="keep each distinct page, compressed")
+    keep_pages: Duration = Field(default=90 * 86400.0,
+        description="stored pages older than this are let go")
+    failed_pages: int = Field(default=3, ge=0, le=100,
+        description="keep the first page of this many of the latest failed polls")
     interval: Duration = 300.0
     cron: str | None = None
     max_age: Duration | None = Field(default=None, description="health: default 3 x interval")
@@ -149,6 +156,12 @@ class LetterSettings(Strict):
             return True
         table = self.source_settings(self.adapter)
         return bool(getattr(table, "count_only", False))
+
+    @model_validator(mode="after")
+    def _drops_in_order(self) -> LetterSettings:
+        if self.hold_drop < self.suspect_drop:
+            raise ValueError("hold_drop must be at least suspect_drop")
+        return self
 
     @model_validator(mode="after")
     def _adapter_config(self) -> LetterSettings:

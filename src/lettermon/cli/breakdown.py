@@ -25,7 +25,7 @@ def breakdown(name: str, config_file: str | None, dimension: str, fmt: str,
     """The latest signature counts of letter NAME by country, constituency, ..."""
     from lettermon.terminal import dumps_json
 
-    with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+    with errors_to_exit_codes(), opened(config_file, names=[name], read_only=True) as app:
         view = app.breakdown(name, dimension)
     items = [{"name": item, "count": count} for item, count in view.items[:limit]]
     total = view.total

@@ -62,6 +62,8 @@ def summary(report: PollReport) -> str:
     extra = []
     if report.added:
         extra.append(f"{report.added:,} new")
+    if report.restored:
+        extra.append(f"{report.restored:,} back on the list")
     if report.removed:
         extra.append(f"{report.removed:,} removed")
     tail = f"; {', '.join(extra)}" if extra else ""
@@ -152,7 +154,7 @@ def _check_csv_raw(fmt: str, csv_raw: bool) -> None:
 
 
 POLL_KEYS = ("at", "count", "ok", "outcome", "http_status", "pages", "bytes", "duration_ms",
-             "added", "removed", "crawl", "rows_seen", "error", "state")
+             "added", "removed", "crawl", "rows_seen", "error", "kind", "state")
 
 
 @click.command()
@@ -166,14 +168,14 @@ def history(name: str, config_file: str | None, fmt: str, limit: int | None,
             csv_raw: bool) -> None:
     """Every poll of letter NAME, oldest first."""
     _check_csv_raw(fmt, csv_raw)
-    with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+    with errors_to_exit_codes(), opened(config_file, names=[name], read_only=True) as app:
         polls = app.history(name, limit=limit)
     items: list[dict[str, Any]] = [{
         "at": p.at, "count": p.count, "ok": p.outcome.ok,
         "outcome": p.outcome, "http_status": p.http_status, "pages": p.pages,
         "bytes": p.bytes, "duration_ms": p.duration_ms, "added": p.added,
         "removed": p.removed, "crawl": p.crawl, "rows_seen": p.rows_seen, "error": p.error,
-        "state": p.state,
+        "kind": p.kind, "state": p.state,
     } for p in polls]
     out = sys.stdout
     if fmt == "json":
@@ -201,7 +203,7 @@ def signatories(name: str, config_file: str | None, fmt: str, since: str | None,
     from lettermon import clock
 
     _check_csv_raw(fmt, csv_raw)
-    with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+    with errors_to_exit_codes(), opened(config_file, names=[name], read_only=True) as app:
         since_iso = None
         if since:
             try:
@@ -295,4 +297,20 @@ def _print_candidates(found: Any) -> None:
     click.echo(terminal_safe(found.config or "", newlines=True).rstrip())
 
 
-COMMANDS = (check, history, signatories, probe)
+@click.command()
+@click.argument("name")
+@config_option
+def accept(name: str, config_file: str | None) -> None:
+    """Believe the fall in letter NAME's count that the last polls held as suspect."""
+    with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+        suspect = app.accept(name)
+        known = app.state(name).last_count
+    shown = "none" if suspect.count is None else f"{suspect.count:,}"
+    click.echo(terminal_safe(
+        f"{name}: the next poll will believe the count the page shows, however far it fell "
+        f"(known: {known:,}; last suspect poll: {shown} at {suspect.at[:19].replace('T', ' ')} "
+        f"UTC). Run lettermon check {name}, or let lettermon run poll it."
+        if known is not None else f"{name}: the next poll will believe the page's count."))
+
+
+COMMANDS = (check, history, signatories, probe, accept)

@@ -43,7 +43,7 @@ def outbox() -> None:
 @format_option("table", "json")
 def outbox_list(name: str | None, config_file: str | None, fmt: str) -> None:
     """List the outbox, oldest first (of letter NAME only, if given)."""
-    with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+    with errors_to_exit_codes(), opened(config_file, names=[name], read_only=True) as app:
         entries = app.outbox(name)
     if fmt == "json":
         write_json_array((e.as_json() for e in entries), sys.stdout)

@@ -14,7 +14,7 @@ from lettermon.cli.common import EXIT_FAILED, Failed, config_option, errors_to_e
               default=None, help="PNG file to write (default: NAME.png).")
 def chart(name: str, config_file: str | None, output: str | None) -> None:
     """Draw letter NAME's signature count over time as a PNG."""
-    with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+    with errors_to_exit_codes(), opened(config_file, names=[name], read_only=True) as app:
         image = app.chart(name)
     if image is None:
         raise Failed(f"{name} has no successful poll yet (run: lettermon check {name})",

@@ -11,7 +11,9 @@ from lettermon.cli.common import (
     config_option,
     errors_to_exit_codes,
     format_option,
+    load,
     opened,
+    wiring,
 )
 from lettermon.cli.output import dumps_json, terminal_safe
 
@@ -34,8 +36,10 @@ def run(config_file: str | None) -> None:
 @format_option("text", "json")
 def health(config_file: str | None, fmt: str) -> None:
     """Exit 0 if every letter was polled successfully lately and no post gave up."""
-    with errors_to_exit_codes(), opened(config_file) as app:
-        report = app.health()
+    from lettermon.app import health as check_health
+
+    with errors_to_exit_codes():
+        report = check_health(load(config_file), wiring())
     if fmt == "json":
         click.echo(dumps_json(report.as_json(), indent=2))
     elif report.ok:

@@ -29,6 +29,18 @@ class Health:
                 "given_up": self.given_up}
 
 
+def nothing_polled(settings: Settings, why: str) -> Health:
+    """Health where there is no database yet: every letter is waiting for its first poll."""
+    health = Health()
+    for letter in settings.letters:
+        health.letters.append({
+            "name": letter.name, "ok": False, "last_success": None, "count": None,
+            "age_seconds": None, "allowed_seconds": allowed_age(letter),
+            "last_outcome": None, "last_error": None, "failed_in_a_row": 0})
+        health.problems.append(f"{letter.name}: no successful poll yet ({why})")
+    return health
+
+
 def check_health(settings: Settings, store: Store, now: datetime) -> Health:
     """Problems: a letter polled too long ago, a letter failing (as alerted), a post given up.
 

@@ -27,6 +27,7 @@ from lettermon.watch.poll import PollReport
 log = logging.getLogger(__name__)
 
 OUTBOX_EVERY = 60.0  # seconds between sends of due retries when nothing is polled
+MAINTAIN_EVERY = 3600.0  # seconds between prunings of old stored pages
 GRACE = 6.0  # seconds a poll in progress may go on after a stop is asked for
 
 
@@ -50,15 +51,35 @@ class Worker:
 
     def __init__(self, letters: Sequence[LetterSettings],
                  poll: Callable[[LetterSettings], PollReport],
-                 send_due: Callable[[], list[Delivery]], stop: StopRequest) -> None:
+                 send_due: Callable[[], list[Delivery]], stop: StopRequest, *,
+                 guard: Callable[[], str | None] = lambda: None,
+                 maintain: Callable[[], object] = lambda: None) -> None:
         self._letters = tuple(letters)
         self._poll = poll
         self._send_due = send_due
         self._stop = stop
+        self._guard = guard
+        self._maintain = maintain
+        self.failure: str | None = None
+        """Why the worker stopped by itself (the database vanished), if it did."""
         self._unschedule: Callable[[str], None] | None = None
+
+    def _safe(self) -> bool:
+        """Whether the database is still the one this worker opened; stops it if not."""
+        reason = self._guard()
+        if reason is None:
+            return True
+        if self.failure is None:
+            log.error("%s; stopping so that nothing more is lost", reason,
+                      extra={"event": "database_vanished"})
+            self.failure = reason
+            self._stop.set()
+        return False
 
     def poll(self, letter: LetterSettings) -> None:
         """One scheduled poll, then the outbox; the one catch-all of a scheduled run."""
+        if not self._safe():
+            return
         try:
             report = self._poll(letter)
             log.log(logging.INFO if report.ok else logging.WARNING,
@@ -89,7 +110,18 @@ class Worker:
         if self._unschedule is not None:
             self._unschedule(letter.name)
 
+    def maintain(self) -> None:
+        """Hourly: check the database is still there, and prune old stored pages."""
+        if not self._safe():
+            return
+        try:
+            self._maintain()
+        except Exception:
+            log.exception("pruning stored pages raised", extra={"event": "maintain_error"})
+
     def send(self) -> None:
+        if not self._safe():
+            return
         try:
             for delivery in self._send_due():
                 if delivery.status is not DeliveryStatus.HELD:
@@ -113,6 +145,8 @@ class Worker:
                               name=f"poll {letter.name}", next_run_time=now)
         scheduler.add_job(self.send, "interval", seconds=OUTBOX_EVERY, id="outbox",
                           name="send due posts")
+        scheduler.add_job(self.maintain, "interval", seconds=MAINTAIN_EVERY, id="maintain",
+                          name="prune stored pages")
         self._unschedule = scheduler.remove_job
         scheduler.start()
         log.info("lettermon running: %s", ", ".join(

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+from lettermon.errors import StoreError
 from lettermon.store.breakdowns import Breakdowns, BreakdownView
 from lettermon.store.db import Database, open_database
 from lettermon.store.letters import Letters, LetterState
@@ -21,7 +22,7 @@ from lettermon.store.milestones import Milestones
 from lettermon.store.outbox import Entry, Outbox
 from lettermon.store.pages import Pages
 from lettermon.store.polls import PollRecord, Polls
-from lettermon.store.schema import migrate
+from lettermon.store.schema import LATEST, migrate, schema_version
 from lettermon.store.signatories import Signatories, SignatoryView
 
 __all__ = ["BreakdownView", "Database", "Entry", "LetterState", "PollRecord", "SignatoryView",
@@ -49,6 +50,10 @@ class Store:
         """Hold the one-run-at-a-time lock, or raise :class:`~lettermon.errors.LockedError`."""
         return run_lock(self.db, lock_file)
 
+    def vanished(self) -> str | None:
+        """Why the database file is no longer there (None while it is)."""
+        return self.db.vanished()
+
     @property
     def directory(self) -> Path | None:
         """The folder of an SQLite database file (None for PostgreSQL or in memory)."""
@@ -59,11 +64,27 @@ class Store:
 
 
 @contextmanager
-def open_store(url: str, now: str) -> Iterator[Store]:
-    """Open the database at ``url``, bring its schema up to date, close it at the end."""
-    db = open_database(url)
+def open_store(url: str, now: str, *, read_only: bool = False) -> Iterator[Store]:
+    """Open the database at ``url``, bring its schema up to date, close it at the end.
+
+    ``read_only`` never writes: the schema must already be this version's.
+    """
+    db = open_database(url, read_only=read_only)
     try:
-        migrate(db, now)
+        if read_only:
+            _check_schema(db)
+        else:
+            migrate(db, now)
         yield Store(db)
     finally:
         db.close()
+
+
+def _check_schema(db: Database) -> None:
+    version = schema_version(db)
+    if version < LATEST:
+        raise StoreError(f"the database's schema is version {version}, this lettermon reads "
+                         f"version {LATEST}: run lettermon check (which upgrades it) once")
+    if version > LATEST:
+        raise StoreError(f"the database's schema is version {version}, newer than this "
+                         f"lettermon knows ({LATEST}): upgrade lettermon")

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from lettermon.errors import StoreError
+from lettermon.errors import NoDatabase, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +26,30 @@ class Database:
     """One connection and its dialect. Use :meth:`transaction` for every write."""
 
     def __init__(self, conn: Any, dialect: Dialect, *, path: Path | None = None,
-                 errors: tuple[type[Exception], ...] = (sqlite3.Error,)) -> None:
+                 errors: tuple[type[Exception], ...] = (sqlite3.Error,),
+                 read_only: bool = False) -> None:
         self._conn = conn
         self.dialect: Dialect = dialect
         self.path = path
+        self.read_only = read_only
         self._errors = errors  # the driver's errors; anything else is a bug and surfaces
         self._depth = 0
+        self._identity = _identity(path)
+
+    def vanished(self) -> str | None:
+        """Why the SQLite file this connection writes to is no longer the one at its path.
+
+        A file deleted or replaced under a running process keeps being written through
+        the open descriptor, and everything written is lost when the process ends.
+        """
+        if self.path is None:
+            return None
+        now = _identity(self.path)
+        if now is None:
+            return f"the database file {self.path} was deleted"
+        if now != self._identity:
+            return f"the database file {self.path} was replaced by another file"
+        return None
 
     def _sql(self, sql: str) -> str:
         if self.dialect == "postgresql":  # psycopg's placeholders; a literal % is doubled
@@ -110,14 +128,55 @@ def _store_error(exc: Exception) -> StoreError:
     return StoreError(f"database error: {text}")
 
 
-def open_database(url: str) -> Database:
+def _identity(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def open_database(url: str, *, read_only: bool = False) -> Database:
     """Open ``sqlite:///relative/path``, ``sqlite:////abs/path``, ``sqlite://:memory:``
-    or ``postgresql://user@host/db``."""
+    or ``postgresql://user@host/db``.
+
+    ``read_only`` opens without ever writing (no file, folder, WAL or schema is created),
+    so the read-only commands work on a read-only file or file system.
+    """
     if url.startswith("sqlite://"):
-        return _open_sqlite(url.removeprefix("sqlite://").removeprefix("/"))
+        path_text = url.removeprefix("sqlite://").removeprefix("/")
+        if read_only:
+            return _open_sqlite_read_only(path_text)
+        return _open_sqlite(path_text)
     if url.startswith(("postgresql://", "postgres://")):
-        return _open_postgres(url)
+        return _open_postgres(url, read_only=read_only)
     raise StoreError(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
+
+
+def _open_sqlite_read_only(path_text: str) -> Database:
+    """Read-only, as SQLite allows: ``mode=ro`` (beside a running writer, it needs the WAL
+    index); where that cannot be had because nothing may write here, ``immutable=1``."""
+    from urllib.parse import quote
+
+    if path_text in ("", ":memory:"):
+        return _open_sqlite(path_text)
+    path = Path(path_text)
+    if not path.is_file():
+        raise NoDatabase(f"no database at {path} yet (lettermon check creates it)")
+    target = quote(str(path.resolve()))
+    for options in ("mode=ro", "mode=ro&immutable=1"):
+        try:
+            conn = sqlite3.connect(f"file:{target}?{options}", uri=True, isolation_level=None,
+                                   timeout=10.0, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            error = exc
+            continue
+        return Database(conn, "sqlite", path=path, read_only=True)
+    raise StoreError(f"cannot open SQLite database {path} read-only: {error}")
 
 
 def _open_sqlite(path_text: str) -> Database:
@@ -142,7 +201,7 @@ def _open_sqlite(path_text: str) -> Database:
     return Database(conn, "sqlite", path=path)
 
 
-def _open_postgres(url: str) -> Database:
+def _open_postgres(url: str, *, read_only: bool = False) -> Database:
     try:
         import psycopg
     except ImportError as exc:
@@ -153,4 +212,6 @@ def _open_postgres(url: str) -> Database:
     except psycopg.Error as exc:
         # psycopg's message names host and database, never the password
         raise StoreError(f"cannot connect to PostgreSQL: {str(exc).strip()}") from exc
-    return Database(conn, "postgresql", errors=(psycopg.Error,))
+    if read_only:
+        conn.execute("SET default_transaction_read_only = on")
+    return Database(conn, "postgresql", errors=(psycopg.Error,), read_only=read_only)

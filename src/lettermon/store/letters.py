@@ -9,7 +9,8 @@ from lettermon.models import ListOrder, is_closed
 from lettermon.store.db import Database
 
 _COLUMNS = ("id, name, list_order, per_page, etag, last_modified, page1_digest, "
-            "last_count, present, last_full_crawl, title, url, count_only, source_state")
+            "last_count, present, last_full_crawl, title, url, accept_drop, count_only, "
+            "source_state")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,8 @@ class LetterState:
     last_full_crawl: str | None
     title: str | None = None
     url: str | None = None
+    accept_drop: bool = False
+    """An operator said the page's next count is to be believed, however far it fell."""
     count_only: bool = False
     """The letter lists nobody: its source gives a count alone."""
     source_state: str | None = None
@@ -43,6 +46,7 @@ def _state(row: tuple[Any, ...] | None) -> LetterState | None:
     values = list(row)
     values[2] = ListOrder(values[2])
     values[12] = bool(values[12])
+    values[13] = bool(values[13])
     return LetterState(*values)
 
 

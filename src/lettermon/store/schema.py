@@ -128,6 +128,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         "AND error LIKE 'layout changed%'",
         "UPDATE polls SET kind = 'network' WHERE outcome = 'failed' AND kind IS NULL",
     )),
+    Migration(4, "an operator's acceptance of a drop; pages found by content", (
+        "ALTER TABLE letters ADD COLUMN accept_drop INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX poll_pages_by_digest ON poll_pages (digest)",
+    )),
     Migration(5, "count-only letters, a letter's state, breakdowns by country and more", (
         "ALTER TABLE letters ADD COLUMN count_only INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE letters ADD COLUMN source_state TEXT",
@@ -146,6 +150,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     )),
 )
 
+LATEST = MIGRATIONS[-1].version
+_PG_MIGRATION_LOCK = 0x6C65_7475  # "letu": one migrator at a time on a PostgreSQL server
+
 
 def _ddl(db: Database, statement: str) -> str:
     if db.dialect == "postgresql":
@@ -161,19 +168,35 @@ def current_version(db: Database) -> int:
 
 
 def migrate(db: Database, now: str, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
-    """Apply what is missing, each migration in its own transaction; return the version."""
-    version = current_version(db)
-    for migration in migrations:
-        if migration.version <= version:
-            continue
-        with db.transaction():
-            # re-check inside the write lock: another process may have just migrated
-            if current_version(db) >= migration.version:
+    """Apply what is missing in one transaction, one migrator at a time; return the version.
+
+    On PostgreSQL a transaction-scoped advisory lock makes concurrent first starts wait for
+    each other (without it two processes race to create the same tables); SQLite's
+    ``BEGIN IMMEDIATE`` does the same.
+    """
+    with db.transaction():
+        if db.dialect == "postgresql":
+            db.scalar("SELECT pg_advisory_xact_lock(?)", (_PG_MIGRATION_LOCK,))
+        version = current_version(db)
+        for migration in migrations:
+            if migration.version <= version:
                 continue
             for statement in migration.statements:
                 db.execute(_ddl(db, statement))
             db.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                        (migration.version, migration.name, now))
-        log.info("database migrated to version %s (%s)", migration.version, migration.name)
-        version = migration.version
+            log.info("database migrated to version %s (%s)", migration.version, migration.name)
+            version = migration.version
     return version
+
+
+def schema_version(db: Database) -> int:
+    """The version of a database this process may not write (0: no schema at all)."""
+    if db.dialect == "sqlite":
+        exists = db.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'schema_migrations'")
+    else:
+        exists = db.scalar("SELECT COUNT(*) FROM information_schema.tables "
+                           "WHERE table_name = 'schema_migrations'")
+    if not exists:
+        return 0
+    return int(db.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations") or 0)

@@ -28,6 +28,15 @@ class SignatoryView:
     removed_at: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    """What a full crawl changed: new signatories, removed ones, and ones back again."""
+
+    added: int
+    removed: int
+    restored: int = 0
+
+
 def encode_fields(row: Row) -> str:
     return json.dumps(dict(row.fields), ensure_ascii=False, separators=(",", ":"))
 
@@ -50,13 +59,44 @@ class Signatories:
                 found[fp] = int(n)
         return found
 
-    def add(self, letter_id: int, rows: Sequence[Row], now: str,
-            poll_id: int) -> None:
-        """Insert rows as new signatories, in the order given (oldest first)."""
+    def add(self, letter_id: int, rows: Sequence[Row], now: str, poll_id: int) -> int:
+        """Record rows seen for the first time, in the order given (oldest first).
+
+        A row whose text matches a signatory marked removed brings that signatory back
+        (``removed_at`` cleared, ``first_seen`` kept) instead of making a new one: a list
+        that vanished for a while and came back is the same people. Returns how many rows
+        came back that way; the rest are new.
+        """
+        removed = self._removed_ids(letter_id, {r.fingerprint for r in rows})
+        back: list[int] = []
+        new: list[Row] = []
+        for row in rows:
+            ids = removed.get(row.fingerprint)
+            if ids:
+                back.append(ids.pop(0))
+            else:
+                new.append(row)
         self.db.executemany(
             "INSERT INTO signatories (letter_id, fingerprint, fields, first_seen, last_seen, "
             "first_poll) VALUES (?, ?, ?, ?, ?, ?)",
-            [(letter_id, row.fingerprint, encode_fields(row), now, now, poll_id) for row in rows])
+            [(letter_id, row.fingerprint, encode_fields(row), now, now, poll_id) for row in new])
+        self.db.executemany(
+            "UPDATE signatories SET removed_at = NULL, removed_poll = NULL, last_seen = ? "
+            "WHERE id = ?", [(now, signatory) for signatory in back])
+        return len(back)
+
+    def _removed_ids(self, letter_id: int, fingerprints: set[str]) -> dict[str, list[int]]:
+        wanted = sorted(fingerprints)
+        found: dict[str, list[int]] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start:start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for signatory, fp in self.db.all(
+                    f"SELECT id, fingerprint FROM signatories WHERE letter_id = ? "
+                    f"AND removed_at IS NOT NULL AND fingerprint IN ({marks}) ORDER BY id",
+                    (letter_id, *chunk)):
+                found.setdefault(str(fp), []).append(int(signatory))
+        return found
 
     # full crawls are staged in a temporary table, then reconciled in SQL, so memory does
     # not grow with the letter's size
@@ -70,17 +110,20 @@ class Signatories:
             "INSERT INTO crawl_rows (ord, fingerprint, fields) VALUES (?, ?, ?)",
             [(first_ord + i, row.fingerprint, encode_fields(row)) for i, row in enumerate(rows)])
 
-    def reconcile(self, letter_id: int, now: str, poll_id: int, *, newest_first: bool,
-                  apply_removals: bool) -> tuple[int, int]:
-        """Compare the staged crawl with what is stored; return (added, removed).
+    def reconcile(self, letter_id: int, now: str, poll_id: int, *,
+                  newest_first: bool) -> Reconciled:
+        """Make the stored list what a complete crawl (staged) saw.
 
-        A row seen k times is matched against k stored signatories with its fingerprint,
-        so two identical rows stay two signatories. Removals are applied only when the
-        crawl was complete. Both sides are numbered and indexed first, so matching is
-        O(n log n) whatever the letter's size.
+        A row seen k times is matched against k present signatories with its fingerprint,
+        so two identical rows stay two signatories. Rows left over first bring back
+        signatories marked removed with the same text (``first_seen`` kept), then become
+        new signatories; present signatories the crawl did not see are marked removed.
+        Every side is numbered and indexed first, so matching is O(n log n) whatever the
+        letter's size. Only a complete, consistent crawl may be reconciled.
         """
         db = self.db
-        for table in ("crawl_n", "stored_n"):
+        tables = ("crawl_n", "stored_n", "unmatched", "removed_n")
+        for table in tables:
             db.execute(f"DROP TABLE IF EXISTS {table}")
         db.execute("""CREATE TEMPORARY TABLE crawl_n AS
             SELECT ord, fingerprint, fields,
@@ -92,33 +135,48 @@ class Signatories:
             FROM signatories WHERE letter_id = ? AND removed_at IS NULL""", (letter_id,))
         db.execute("CREATE INDEX crawl_n_match ON crawl_n (fingerprint, n)")
         db.execute("CREATE INDEX stored_n_match ON stored_n (fingerprint, n)")
+        db.execute("""CREATE TEMPORARY TABLE unmatched AS
+            SELECT c.ord, c.fingerprint, c.fields,
+                   ROW_NUMBER() OVER (PARTITION BY c.fingerprint ORDER BY c.ord) AS n
+            FROM crawl_n c WHERE NOT EXISTS (SELECT 1 FROM stored_n s
+                                             WHERE s.fingerprint = c.fingerprint AND s.n = c.n)""")
+        db.execute("""CREATE TEMPORARY TABLE removed_n AS
+            SELECT id, fingerprint,
+                   ROW_NUMBER() OVER (PARTITION BY fingerprint ORDER BY id) AS n
+            FROM signatories WHERE letter_id = ? AND removed_at IS NOT NULL
+              AND fingerprint IN (SELECT fingerprint FROM unmatched)""", (letter_id,))
+        db.execute("CREATE INDEX unmatched_match ON unmatched (fingerprint, n)")
+        db.execute("CREATE INDEX removed_n_match ON removed_n (fingerprint, n)")
+        removed = int(db.scalar("""SELECT COUNT(*) FROM stored_n s WHERE NOT EXISTS
+            (SELECT 1 FROM crawl_n c WHERE c.fingerprint = s.fingerprint AND c.n = s.n)"""))
+        if removed:
+            db.execute("""UPDATE signatories SET removed_at = ?, removed_poll = ?
+                WHERE id IN (SELECT s.id FROM stored_n s WHERE NOT EXISTS
+                    (SELECT 1 FROM crawl_n c
+                     WHERE c.fingerprint = s.fingerprint AND c.n = s.n))""", (now, poll_id))
+        restored = int(db.scalar("""SELECT COUNT(*) FROM removed_n r JOIN unmatched u
+            ON u.fingerprint = r.fingerprint AND u.n = r.n"""))
+        if restored:
+            db.execute("""UPDATE signatories SET removed_at = NULL, removed_poll = NULL
+                WHERE id IN (SELECT r.id FROM removed_n r JOIN unmatched u
+                             ON u.fingerprint = r.fingerprint AND u.n = r.n)""")
         order = "DESC" if newest_first else "ASC"
         db.execute(f"""
             INSERT INTO signatories (letter_id, fingerprint, fields, first_seen, last_seen,
                                      first_poll)
-            SELECT ?, c.fingerprint, c.fields, ?, ?, ?
-            FROM crawl_n c
-            WHERE NOT EXISTS (SELECT 1 FROM stored_n s
-                              WHERE s.fingerprint = c.fingerprint AND s.n = c.n)
-            ORDER BY c.ord {order}""", (letter_id, now, now, poll_id))
+            SELECT ?, u.fingerprint, u.fields, ?, ?, ?
+            FROM unmatched u
+            WHERE NOT EXISTS (SELECT 1 FROM removed_n r
+                              WHERE r.fingerprint = u.fingerprint AND r.n = u.n)
+            ORDER BY u.ord {order}""", (letter_id, now, now, poll_id))
         added = int(db.scalar("SELECT COUNT(*) FROM signatories WHERE first_poll = ?",
                               (poll_id,)))
-        removed = 0
-        if apply_removals:
-            removed = int(db.scalar("""SELECT COUNT(*) FROM stored_n s WHERE NOT EXISTS
-                (SELECT 1 FROM crawl_n c WHERE c.fingerprint = s.fingerprint AND c.n = s.n)"""))
-            if removed:
-                db.execute("""UPDATE signatories SET removed_at = ?, removed_poll = ?
-                    WHERE id IN (SELECT s.id FROM stored_n s WHERE NOT EXISTS
-                        (SELECT 1 FROM crawl_n c
-                         WHERE c.fingerprint = s.fingerprint AND c.n = s.n))""",
-                           (now, poll_id))
-            db.execute("UPDATE signatories SET last_seen = ? WHERE letter_id = ? "
-                       "AND removed_at IS NULL", (now, letter_id))
-        for table in ("crawl_n", "stored_n"):
+        db.execute("UPDATE signatories SET last_seen = ? WHERE letter_id = ? "
+                   "AND removed_at IS NULL", (now, letter_id))
+        for table in tables:
             db.execute(f"DROP TABLE {table}")
         db.execute("DELETE FROM crawl_rows")
-        return added, removed
+        return Reconciled(added, removed, restored)
 
     def present(self, letter_id: int) -> int:
         return int(self.db.scalar(

@@ -12,6 +12,10 @@ Two strategies over the same page reader:
 
 Paging is by offset, so a signature arriving mid-crawl pushes rows down one page: the rows
 repeated at the top of page N+1 are dropped when the caption's count grew between pages.
+Every page states the total, and a page stating a smaller total than page 1 cannot be
+explained by people signing during the crawl: it comes from an older copy of the list (a
+page cache) or rows were deleted between the reads. Such a crawl mixes two states of the
+list, and says so (:attr:`FullResult.mixed`), so that the poll changes nothing.
 """
 
 from __future__ import annotations
@@ -101,6 +105,25 @@ class Reader:
         if self.on_page:
             self.on_page(page)
         return page
+
+    def restart(self, fetched: FetchResult) -> None:
+        """Begin again from a fresh copy of page 1 (a crawl read a second time)."""
+        parsed = self.adapter.parse(fetched.body, fetched.url)
+        if parsed.count is None:
+            raise ParseError("the first page states no count (layout changed?)")
+        self.first = Page(1, fetched, parsed)
+        self.requests += fetched.requests
+        self.bytes += len(fetched.body)
+        if self.on_page:
+            self.on_page(self.first)
+
+    def older_than_first(self, page: Page) -> str | None:
+        """Why ``page`` cannot belong to the same state of the list as page 1, if it can't."""
+        count = page.parsed.count
+        if count is not None and count < self.count:
+            return (f"page {page.number} says {count:,} where page 1 said {self.count:,} "
+                    "(an older copy of the list, or rows deleted during the crawl)")
+        return None
 
     def check_full(self, page: Page, is_last: bool) -> None:
         """A page before the last that holds fewer rows than a page holds was cut short."""
@@ -196,6 +219,9 @@ def _forward(reader: Reader, classifier: Classifier, expected: int) -> Increment
         if url is None:
             break
         page = reader.read(url, number)
+        mixed = reader.older_than_first(page)
+        if mixed:
+            return IncrementalResult(False, reason=mixed)
         rows = drop_shifted(previous.parsed.rows, previous.parsed.count,
                             page.parsed.rows, page.parsed.count)
         reader.check_full(page, number >= reader.last_page)
@@ -218,6 +244,9 @@ def _backward(reader: Reader, classifier: Classifier, expected: int,
         page = reader.read(url, number)
         if page.parsed.pages and page.parsed.page != number:
             return IncrementalResult(False, reason=f"page {number} is past the end of the list")
+        mixed = reader.older_than_first(page)
+        if mixed:
+            return IncrementalResult(False, reason=mixed)
         reader.check_full(page, number >= last)
         tail[:0] = classifier.feed(page.parsed.rows)
     return _verdict(page_one_new + tail, expected, ListOrder.OLDEST_FIRST)
@@ -234,6 +263,7 @@ def _verdict(rows: list[Row], expected: int, order: ListOrder) -> IncrementalRes
 class FullResult:
     collected: int
     last_count: int
+    mixed: str | None = None  # why the pages cannot all show one state of the list
 
 
 def full(reader: Reader, signatories: Signatories, *, newest_first_or_unknown: bool,
@@ -257,6 +287,9 @@ def full(reader: Reader, signatories: Signatories, *, newest_first_or_unknown: b
         page = reader.read(url, number)
         if page.parsed.pages and page.parsed.page < number:
             break  # past the end the widget shows the last page again
+        mixed = reader.older_than_first(page)
+        if mixed:
+            return FullResult(collected, page.parsed.count or 0, mixed)
         rows: Sequence[Row] = page.parsed.rows
         if newest_first_or_unknown:
             rows = drop_shifted(previous.parsed.rows, previous.parsed.count,

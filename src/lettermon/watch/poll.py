@@ -28,7 +28,15 @@ from lettermon.models import (
 )
 from lettermon.settings import LetterSettings
 from lettermon.store import LetterState, PollRecord, Store
-from lettermon.watch.crawl import Classifier, Page, Progress, Reader, full, incremental
+from lettermon.watch.crawl import (
+    Classifier,
+    FullResult,
+    Page,
+    Progress,
+    Reader,
+    full,
+    incremental,
+)
 from lettermon.watch.fetch import Fetcher
 from lettermon.watch.sources import SourceAdapter, check_media_type, choose
 
@@ -58,6 +66,7 @@ class PollReport:
     kind: FailureKind | None = None
     count_only: bool = False
     state: str | None = None
+    restored: int = 0  # signatories marked removed who are on the list again
 
     @property
     def ok(self) -> bool:
@@ -173,7 +182,7 @@ class Poller:
             return self._count_only(letter, state, page1.fetch, parsed, at, started, digest)
         reader = Reader(self._fetcher, page1.adapter, letter.poll_url,
                         Page(1, page1.fetch, parsed), stopping=self._stopping)
-        return self._crawl(letter, state, reader, at, started, digest, full_due)
+        return self._crawl(letter, state, reader, at, started, full_due)
 
     def _keep_breakdowns(self, letter_id: int, poll_id: int, parsed: ParsedPage) -> None:
         """The counts by dimension, each stored only when it changed."""
@@ -199,16 +208,27 @@ class Poller:
 
     def _check_plausible(self, letter: LetterSettings, state: LetterState,
                          parsed: ParsedPage) -> None:
+        """Refuse to believe a count that would erase history (see the README's "What
+        lettermon refuses to believe"): zero never, a fall of more than ``hold_drop`` only
+        when an operator accepts it, a smaller sharp fall once polls agree on it."""
         count = parsed.count or 0
         known = state.last_count
         if count == 0 and parsed.rows:
             raise ParseError("the caption says 0 but the list shows signatories")
-        if not known or self._drop_confirmed(state, count):
+        if not known or count >= known * (1 - letter.suspect_drop) or state.accept_drop:
+            if state.accept_drop and known and count < known:
+                log.warning("%s: believing the drop from %s to %s, as an operator accepted",
+                            state.name, known, count)
             return
+        accept = f"if it is real, run: lettermon accept {letter.name}"
         if count == 0:
-            raise SuspectCount(f"the count fell from {known} to 0")
-        if count < known * (1 - letter.suspect_drop):
-            raise SuspectCount(f"the count fell sharply, from {known} to {count}")
+            raise SuspectCount(f"the count fell from {known} to 0; {accept}")
+        if count < known * (1 - letter.hold_drop):
+            raise SuspectCount(f"the count fell sharply, from {known} to {count}, by more than "
+                               f"{letter.hold_drop:.0%}; {accept}")
+        if not self._drop_confirmed(state, count):
+            raise SuspectCount(f"the count fell sharply, from {known} to {count}; believed "
+                               f"if {SUSPECT_ACCEPT_AFTER} polls in a row agree")
 
     def _drop_confirmed(self, state: LetterState, count: int) -> bool:
         """A drop seen on SUSPECT_ACCEPT_AFTER polls in a row is real (a purge of spam)."""
@@ -255,7 +275,7 @@ class Poller:
         updates: dict[str, object] = {
             "etag": record.etag, "last_modified": record.last_modified,
             "page1_digest": digest, "last_count": record.count, "last_full_crawl": at,
-            "count_only": True, "source_state": parsed.state}
+            "count_only": True, "source_state": parsed.state, "accept_drop": 0}
         if parsed.title:
             updates["title"] = parsed.title
         store.letters.update(state.id, **updates)
@@ -285,15 +305,16 @@ class Poller:
             state = self._store.letters.lock(letter_id)
             poll_id = self._store.polls.start(letter_id, at)
             self._finish(letter, state, poll_id, record)
-            if first is not None and first.body and letter.store_pages:
+            if first is not None and first.body and letter.store_pages and letter.failed_pages:
                 self._store.pages.keep(poll_id, 1, first.body)  # kept for diagnosis
+                self._store.pages.trim_failed(letter_id, keep=letter.failed_pages)
         log.info("poll of %s %s: %s", letter.name, outcome, reason)
         return PollReport(letter.name, poll_id, outcome, count, state.last_count,
                           pages=pages, bytes=size, duration=time.monotonic() - started,
                           http_status=record.http_status, error=reason, kind=exc.kind)
 
     def _crawl(self, letter: LetterSettings, state: LetterState, reader: Reader, at: str,
-               started: float, digest: str, full_due: bool) -> PollReport:
+               started: float, full_due: bool) -> PollReport:
         """Read the pages needed, in the caller's transaction (a failure rolls it back)."""
         store = self._store
         try:
@@ -308,7 +329,7 @@ class Poller:
             record = self._record(reader, read, at, started)
             if record.outcome is Outcome.OK:
                 self._keep_breakdowns(state.id, poll_id, reader.first.parsed)
-            self._update_letter(state, reader, read, record, digest)
+            self._update_letter(state, reader, read, record)
             self._finish(letter, state, poll_id, record)
             new = store.signatories.added_in(poll_id, limit=SHOW_NEW)
         except (FetchError, ParseError) as exc:
@@ -319,7 +340,8 @@ class Poller:
             letter.name, poll_id, read.outcome, reader.count, state.last_count, read.added,
             read.removed, new, reader.requests, reader.bytes, time.monotonic() - started,
             read.crawl, reader.first.fetch.status, record.error,
-            first_run=state.last_count is None, kind=record.kind, state=record.state)
+            first_run=state.last_count is None, kind=record.kind, state=record.state,
+            restored=read.restored)
 
     def _read(self, letter: LetterSettings, state: LetterState, reader: Reader,
               poll_id: int, at: str, full_due: bool) -> _Read:
@@ -330,24 +352,38 @@ class Poller:
             result = incremental(reader, Classifier(signatories, state.id),
                                  expected=reader.count - state.present, order=order)
             if result.consistent:
-                signatories.add(state.id, result.new_rows, at, poll_id)
-                return _Read(CrawlKind.INCREMENTAL, added=len(result.new_rows),
-                             order=result.order or order)
+                restored = signatories.add(state.id, result.new_rows, at, poll_id)
+                return _Read(CrawlKind.INCREMENTAL, added=len(result.new_rows) - restored,
+                             order=result.order or order, restored=restored)
             log.info("%s: %s; reading every page", letter.name, result.reason)
-        progress = self._progress(letter.name) if self._progress else None
         newest_first = order is not ListOrder.OLDEST_FIRST
-        crawled = full(reader, signatories, progress=progress,
+        crawled, reason = self._full(letter, reader, newest_first)
+        if reason is not None:  # the pages disagree: read them all once more
+            log.info("%s: %s; reading the list again", letter.name, reason)
+            reader.restart(self._fetcher.get(str(letter.url)))
+            self._check_plausible(letter, state, reader.first.parsed)
+            crawled, reason = self._full(letter, reader, newest_first)
+        if reason is not None:  # still: a mixed or short crawl changes nothing
+            return _Read(CrawlKind.FULL, 0, 0, order, crawled.collected, Outcome.PARTIAL,
+                         f"{reason}; nothing changed", FailureKind.PARTIAL)
+        done = self._store.signatories.reconcile(state.id, at, poll_id,
+                                                 newest_first=newest_first)
+        return _Read(CrawlKind.FULL, done.added, done.removed, order, crawled.collected,
+                     restored=done.restored)
+
+    def _full(self, letter: LetterSettings, reader: Reader, newest_first: bool
+              ) -> tuple[FullResult, str | None]:
+        """Read every page; the reason the crawl cannot be trusted, if it cannot."""
+        progress = self._progress(letter.name) if self._progress else None
+        crawled = full(reader, self._store.signatories, progress=progress,
                        newest_first_or_unknown=newest_first)
+        if crawled.mixed:
+            return crawled, crawled.mixed
         low, high = sorted((reader.count, crawled.last_count))
-        complete = low <= crawled.collected <= high
-        added, removed = signatories.reconcile(state.id, at, poll_id,
-                                               newest_first=newest_first,
-                                               apply_removals=complete)
-        if complete:
-            return _Read(CrawlKind.FULL, added, removed, order, crawled.collected)
-        return _Read(CrawlKind.FULL, added, removed, order, crawled.collected, Outcome.PARTIAL,
-                     f"collected {crawled.collected} rows but the caption says "
-                     f"{reader.count}; removals not applied", FailureKind.PARTIAL)
+        if not low <= crawled.collected <= high:
+            return crawled, (f"collected {crawled.collected} rows but the caption says "
+                             f"{reader.count}")
+        return crawled, None
 
     @staticmethod
     def _record(reader: Reader, read: _Read, at: str, started: float) -> PollRecord:
@@ -360,13 +396,14 @@ class Poller:
             kind=read.kind, state=reader.first.parsed.state)
 
     def _update_letter(self, state: LetterState, reader: Reader, read: _Read,
-                       record: PollRecord, digest: str) -> None:
+                       record: PollRecord) -> None:
         updates: dict[str, object] = {
             "present": self._store.signatories.present(state.id), "list_order": read.order,
             "per_page": reader.per_page}
         if record.outcome is Outcome.OK:
             updates.update(etag=record.etag, last_modified=record.last_modified,
-                           page1_digest=digest, last_count=record.count, count_only=False,
+                           page1_digest=content_digest(reader.first.parsed),
+                           last_count=record.count, accept_drop=0, count_only=False,
                            source_state=record.state)
             if read.crawl is CrawlKind.FULL:
                 updates["last_full_crawl"] = record.at
@@ -385,6 +422,7 @@ class _Read:
     outcome: Outcome = Outcome.OK
     error: str | None = None
     kind: FailureKind | None = None
+    restored: int = 0  # signatories marked removed who are on the list again
 
 
 class _CrawlFailed(PollFailure):
