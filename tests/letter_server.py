@@ -8,6 +8,7 @@ one per request, in order.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 from collections import deque
@@ -41,6 +42,7 @@ class LetterSite:
     per_page: int = 100
     instance: int = 2
     validators: bool = True
+    compress: bool = False  # gzip each page when the request accepts gzip
     render: dict[str, Any] = field(default_factory=dict)
     on_page: Callable[[LetterSite, int], None] | None = None
     requests: list[tuple[str, int]] = field(default_factory=list)  # (path?query, status)
@@ -107,6 +109,9 @@ class LetterSite:
             out["ETag"] = tag
             if headers.get("if-none-match") == tag:
                 return 304, {"ETag": tag}, b""
+        if self.compress and "gzip" in headers.get("accept-encoding", ""):
+            out["Content-Encoding"] = "gzip"
+            body = gzip.compress(body)
         return 200, out, body
 
     def _fault(self, fault: Fault) -> tuple[int, dict[str, str], bytes]:

@@ -124,7 +124,7 @@ class App:
         from lettermon.watch.fetch import Fetcher, make_client
 
         fetcher = Fetcher(make_client(self.settings.http, self.wiring.transport),
-                          self.settings.http)
+                          self.settings.http, cancel=self._stopping)
         self._closing.callback(fetcher.close)
         return fetcher
 
@@ -146,7 +146,8 @@ class App:
 
         return Poller(self.store, self.fetcher, self.wiring.registry.adapters,
                       clock=self.clock, progress=self._progress, stopping=self._stopping,
-                      hooks=(self.announcer, self.alerts, *self.wiring.extra_hooks))
+                      hooks=(self.announcer, self.alerts, *self.wiring.extra_hooks),
+                      deadline=self.settings.http.poll_deadline)
 
     @functools.cached_property
     def sender(self) -> Sender:
@@ -160,10 +161,12 @@ class App:
 
     def _build_channel(self, settings: Any) -> Channel:
         from lettermon.announce.channels.base import ChannelContext
+        from lettermon.netguard import NetGuard
 
         network = self.wiring.registry.channel(settings.kind)
         options = dict(self.wiring.channel_options.get(settings.name, {}))
-        context = ChannelContext(self.store.directory or Path("data"), options)
+        context = ChannelContext(self.store.directory or Path("data"), options,
+                                 NetGuard(allow_private=self.settings.http.allow_private))
         return network(settings, context, **options)
 
     def _chart_image(self, entry: Entry) -> tuple[bytes, str] | None:

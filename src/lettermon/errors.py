@@ -37,10 +37,35 @@ class FetchError(PollFailure):
     """A page could not be fetched (network, HTTP status, size, redirect)."""
 
 
+class HttpStatusError(FetchError):
+    """The site answered with a status that is not a page (404, a 5xx after the retries)."""
+
+    kind = FailureKind.HTTP
+
+
 class BlockedError(FetchError):
     """The site answered with a bot challenge ("checking your browser") instead of the page."""
 
     kind = FailureKind.BLOCKED
+
+
+class FetchTimeout(FetchError):
+    """No complete response came within the request's or the poll's deadline."""
+
+    kind = FailureKind.TIMEOUT
+
+
+class TooLarge(FetchError):
+    """The response, once decoded, is over the size cap."""
+
+    kind = FailureKind.TOO_LARGE
+
+
+class RefusedAddress(FetchError):
+    """A host resolved to an address lettermon never connects to (link-local, metadata,
+    or a private address when those are not allowed)."""
+
+    kind = FailureKind.REFUSED_ADDRESS
 
 
 class ParseError(PollFailure):

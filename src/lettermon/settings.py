@@ -60,6 +60,13 @@ class HttpSettings(Strict):
     retry_budget: Duration = Field(default=60.0,
         description="total seconds a request may spend waiting")
     per_host: int = Field(default=2, ge=1, le=16, description="requests in flight per host")
+    deadline: Duration | None = Field(default=None,
+        description="most time one request may take, redirects and retries included; "
+                    "default 3 x timeout")
+    poll_deadline: Duration = Field(default=600.0,
+        description="most time one poll may take, all its pages included")
+    allow_private: bool = Field(default=True,
+        description="connect to loopback and private addresses (link-local never)")
     contact_url: str = Field(
         default="https://github.com/lettermon/lettermon",
         description="where a site's admin can learn about this crawler (in the User-Agent)",
@@ -74,6 +81,11 @@ class HttpSettings(Strict):
             raise ValueError("give a web address (https://...) where a site's admin can "
                              "learn about lettermon")
         return value
+
+    @property
+    def request_deadline(self) -> float:
+        """Seconds one request may take in all: ``deadline``, else 3 x ``timeout``."""
+        return self.deadline if self.deadline is not None else 3 * self.timeout
 
 
 class MilestoneSettings(Strict):

@@ -4,7 +4,9 @@ Jobs run one at a time on a single worker thread (one database connection, no ov
 a late job runs once (coalesced), never skipped or piled up. SIGTERM and SIGINT stop the
 scheduler and let the poll in progress finish; only a crawl still running after
 ``GRACE`` seconds (a long backfill) stops between pages and rolls back, so the process
-exits within 10 seconds with a consistent database.
+exits within 10 seconds with a consistent database. The same signal reaches the fetcher
+(``open_app(stopping=...)``): after ``GRACE`` seconds a request still in flight, or a wait
+before a retry, ends within a second, and that poll rolls back too.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ GRACE = 6.0  # seconds a poll in progress may go on after a stop is asked for
 
 
 class StopRequest:
-    """Set by SIGTERM/SIGINT; tells a long crawl when its grace period is over."""
+    """Set by SIGTERM/SIGINT; tells a long crawl, and a request in flight, when the grace
+    period is over."""
 
     def __init__(self) -> None:
         self.event = threading.Event()

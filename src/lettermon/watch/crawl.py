@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from lettermon.errors import Interrupted, ParseError
 from lettermon.models import FetchResult, ListOrder, ParsedPage, Row
 from lettermon.store.signatories import Signatories
-from lettermon.watch.fetch import Fetcher
+from lettermon.watch.fetch import Deadline, Fetcher
 from lettermon.watch.sources import check_media_type
 from lettermon.watch.sources.base import SourceAdapter
 
@@ -55,6 +55,7 @@ class Reader:
     first: Page
     on_page: Callable[[Page], None] | None = None
     stopping: Callable[[], bool] | None = None
+    deadline: Deadline | None = None  # the poll's: every page read shares it
     requests: int = 0
     bytes: int = 0
 
@@ -94,7 +95,7 @@ class Reader:
     def read(self, url: str, number: int) -> Page:
         if self.stopping is not None and self.stopping():
             raise Interrupted(f"stopped before page {number}")
-        result = self.fetcher.get(url, same_origin_as=self.letter_url)
+        result = self.fetcher.get(url, same_origin_as=self.letter_url, deadline=self.deadline)
         self.requests += result.requests
         self.bytes += len(result.body)
         check_media_type(self.adapter, result.content_type)
@@ -108,6 +109,7 @@ class Reader:
 
     def restart(self, fetched: FetchResult) -> None:
         """Begin again from a fresh copy of page 1 (a crawl read a second time)."""
+        check_media_type(self.adapter, fetched.content_type)
         parsed = self.adapter.parse(fetched.body, fetched.url)
         if parsed.count is None:
             raise ParseError("the first page states no count (layout changed?)")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from lettermon import clock as clocks
+from lettermon.durations import format_duration
 from lettermon.errors import FetchError, ParseError, PollFailure, SuspectCount
 from lettermon.models import (
     CrawlKind,
@@ -37,7 +38,7 @@ from lettermon.watch.crawl import (
     full,
     incremental,
 )
-from lettermon.watch.fetch import Fetcher
+from lettermon.watch.fetch import Deadline, Fetcher
 from lettermon.watch.sources import SourceAdapter, check_media_type, choose
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,10 @@ class Poller:
                  clock: clocks.Clock = clocks.system_clock,
                  progress: Callable[[str], Progress | None] | None = None,
                  hooks: Sequence[PollHook] = (),
-                 stopping: Callable[[], bool] | None = None) -> None:
+                 stopping: Callable[[], bool] | None = None,
+                 deadline: float = 600.0) -> None:
         self._store = store
+        self._deadline = deadline  # seconds one poll may take, all its pages included
         self._fetcher = fetcher
         self._adapters = adapters
         self._clock = clock
@@ -129,20 +132,22 @@ class Poller:
 
     def poll(self, letter: LetterSettings) -> PollReport:
         started = time.monotonic()
+        deadline = Deadline.after(
+            self._deadline, f"the poll's {format_duration(self._deadline)} deadline")
         at = clocks.iso(self._clock())
         # read without a lock, only to choose the conditional GET's validators
         known = self._store.letters.ensure(letter.name, letter.poll_url, at)
         full_due = self._full_crawl_due(letter, known)
         fetched = None
         try:
-            fetched = self._fetch_page1(letter, known, full_due)
+            fetched = self._fetch_page1(letter, known, full_due, deadline)
             page1 = self._read_page1(letter, fetched)
         except PollFailure as exc:
             return self._failed(letter, known.id, at, started, exc, fetched)
         try:
             with self._store.transaction():
                 state = self._store.letters.lock(known.id)
-                return self._decide(letter, state, page1, at, started, full_due)
+                return self._decide(letter, state, page1, at, started, full_due, deadline)
         except _CrawlFailed as exc:
             reader = exc.reader
             return self._failed(letter, known.id, at, started, exc, reader.first.fetch,
@@ -151,12 +156,12 @@ class Poller:
             count = page1.parsed.count if isinstance(exc, SuspectCount) and page1.parsed else None
             return self._failed(letter, known.id, at, started, exc, fetched, count=count)
 
-    def _fetch_page1(self, letter: LetterSettings, known: LetterState, full_due: bool
-                     ) -> FetchResult:
+    def _fetch_page1(self, letter: LetterSettings, known: LetterState, full_due: bool,
+                     deadline: Deadline) -> FetchResult:
         conditional = known.last_count is not None and not full_due
         return self._fetcher.get(
             letter.poll_url, etag=known.etag if conditional else None,
-            last_modified=known.last_modified if conditional else None)
+            last_modified=known.last_modified if conditional else None, deadline=deadline)
 
     def _read_page1(self, letter: LetterSettings, fetched: FetchResult) -> _Page1:
         if fetched.not_modified:
@@ -169,7 +174,7 @@ class Poller:
         return _Page1(fetched, adapter, parsed)
 
     def _decide(self, letter: LetterSettings, state: LetterState, page1: _Page1, at: str,
-                started: float, full_due: bool) -> PollReport:
+                started: float, full_due: bool, deadline: Deadline) -> PollReport:
         """Inside the poll's transaction, on the locked state: unchanged, or read pages."""
         if page1.parsed is None or page1.adapter is None:
             return self._unchanged(letter, state, at, page1.fetch, started)
@@ -181,7 +186,8 @@ class Poller:
         if parsed.count_only:
             return self._count_only(letter, state, page1.fetch, parsed, at, started, digest)
         reader = Reader(self._fetcher, page1.adapter, letter.poll_url,
-                        Page(1, page1.fetch, parsed), stopping=self._stopping)
+                        Page(1, page1.fetch, parsed), stopping=self._stopping,
+                        deadline=deadline)
         return self._crawl(letter, state, reader, at, started, full_due)
 
     def _keep_breakdowns(self, letter_id: int, poll_id: int, parsed: ParsedPage) -> None:
@@ -360,7 +366,7 @@ class Poller:
         crawled, reason = self._full(letter, reader, newest_first)
         if reason is not None:  # the pages disagree: read them all once more
             log.info("%s: %s; reading the list again", letter.name, reason)
-            reader.restart(self._fetcher.get(str(letter.url)))
+            reader.restart(self._fetcher.get(letter.poll_url, deadline=reader.deadline))
             self._check_plausible(letter, state, reader.first.parsed)
             crawled, reason = self._full(letter, reader, newest_first)
         if reason is not None:  # still: a mixed or short crawl changes nothing

@@ -1,4 +1,4 @@
-"""Helpers shared by the channel adapters (secrets, rate-limit resets)."""
+"""Helpers shared by the channel adapters (secrets, rate-limit resets, refused addresses)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 
 from pydantic import SecretStr
 
-from lettermon.errors import PostError
+from lettermon.errors import PostError, RefusedAddress
 from lettermon.settings import ChannelSettings, secret_env_names
 
 
@@ -26,3 +26,15 @@ def seconds_until(epoch: float | None) -> float | None:
     if epoch is None:
         return None
     return max(float(epoch) - time.time(), 0.0)
+
+
+def refused_address(exc: BaseException) -> RefusedAddress | None:
+    """The address refusal behind ``exc``, when a library wrapped it in an error of its own."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, RefusedAddress):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

@@ -13,10 +13,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from lettermon.announce.textlength import plain_length
 from lettermon.settings import ChannelSettings
+
+if TYPE_CHECKING:
+    from lettermon.netguard import NetGuard
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,8 @@ class ChannelContext:
     """Where a channel may keep small state files (Bluesky's saved session)."""
     options: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments for this channel's class (tests give a stream or an HTTP client)."""
+    guard: NetGuard | None = None
+    """The address policy every connection of the channel goes through."""
 
 
 class Channel(ABC):

@@ -21,7 +21,8 @@ from lettermon.announce.channels._common import require_secret, seconds_until
 from lettermon.announce.channels.base import Capabilities, Channel, ChannelContext, Post, Posted
 from lettermon.announce.textlength import bluesky_length
 from lettermon.durations import Duration
-from lettermon.errors import DuplicatePost, PostError, RateLimited
+from lettermon.errors import DuplicatePost, PostError, RateLimited, RefusedAddress
+from lettermon.netguard import GuardedTransport, NetGuard
 from lettermon.settings import ChannelSettings
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ class BlueskyPoster(Channel):
     """One Bluesky account, logged in with its handle and an app password.
 
     The session is saved to ``session_file`` (mode 0600) and reused, since logins are rate
-    limited; an expired or revoked session leads to one fresh login.
+    limited; an expired or revoked session leads to one fresh login. Connections go through
+    ``guard`` (by default: never to link-local or metadata addresses).
     """
 
     kind = "bluesky"
@@ -77,11 +79,12 @@ class BlueskyPoster(Channel):
     length = staticmethod(bluesky_length)
 
     def __init__(self, settings: BlueskySettings, context: ChannelContext | None = None, *,
-                 session_file: Path | None = None) -> None:
+                 session_file: Path | None = None, guard: NetGuard | None = None) -> None:
         super().__init__(settings, context)
         self._settings = settings
         if session_file is None and context is not None:
             session_file = context.state_dir / f"bluesky-{settings.name}.session"
+        self._guard = guard or (context.guard if context else None) or NetGuard()
         self._session_file = session_file
         self._client: Any = None
         self._did: str | None = None
@@ -207,7 +210,8 @@ class BlueskyPoster(Channel):
         from atproto import Client, Request, SessionEvent
 
         client = Client(base_url=str(self._settings.base_url),
-                        request=Request(timeout=self._settings.timeout))
+                        request=Request(timeout=self._settings.timeout,
+                                        transport=GuardedTransport(self._guard)))
 
         def save(event: Any, session: Any) -> None:
             if event in (SessionEvent.CREATE, SessionEvent.REFRESH):
@@ -245,6 +249,8 @@ class BlueskyPoster(Channel):
         )
 
         where = f"bluesky {self.name!r}"
+        if isinstance(exc, RefusedAddress):
+            return PostError(f"{where}: {exc}", permanent=True)
         detail = _error_name(exc) or type(exc).__name__
         if isinstance(exc, RateLimitExceededError):
             retry_after = exc.retry_after
@@ -261,12 +267,12 @@ class BlueskyPoster(Channel):
         return PostError(f"{where}: {_status(exc) or ''} {detail}".replace("  ", " "))
 
 
-def _atproto_errors() -> type[Exception]:
-    """atproto's base error (imported only when Bluesky is used); others are bugs."""
+def _atproto_errors() -> tuple[type[Exception], ...]:
+    """atproto's base error (imported only when Bluesky is used) and the address guard's
+    refusal; others are bugs."""
     from atproto_client.exceptions import AtProtocolError
 
-    base: type[Exception] = AtProtocolError
-    return base
+    return (AtProtocolError, RefusedAddress)
 
 
 def rich_text(text: str) -> tuple[str, list[Any]]:

@@ -9,11 +9,12 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import AnyHttpUrl, SecretStr
 
-from lettermon.announce.channels._common import require_secret
+from lettermon.announce.channels._common import refused_address, require_secret
 from lettermon.announce.channels.base import Capabilities, Channel, ChannelContext, Post, Posted
 from lettermon.announce.textlength import mastodon_length
 from lettermon.durations import Duration
 from lettermon.errors import PostError, RateLimited
+from lettermon.netguard import NetGuard, guard_session
 from lettermon.settings import ChannelSettings
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,8 @@ class MastodonPoster(Channel):
 
     The post's key is sent as the ``Idempotency-Key`` header: for about an hour a real
     server answers a repeated key with the status it already made, and mastodon-mock keeps
-    keys for its whole life, so repeating :meth:`send` after a crash is safe.
+    keys for its whole life, so repeating :meth:`send` after a crash is safe. Connections
+    go through ``guard`` (by default: never to link-local or metadata addresses).
     """
 
     kind = "mastodon"
@@ -48,10 +50,12 @@ class MastodonPoster(Channel):
         recovery="looks for the text among the account's latest 40 statuses")
     length = staticmethod(mastodon_length)
 
-    def __init__(self, settings: MastodonSettings, context: ChannelContext | None = None
-                 ) -> None:
+    def __init__(self, settings: MastodonSettings, context: ChannelContext | None = None, *,
+                 guard: NetGuard | None = None) -> None:
         super().__init__(settings, context)
+        guard = guard or (context.guard if context else None)
         self._settings = settings
+        self._guard = guard or NetGuard()
         self._base_url = str(settings.api_base_url).rstrip("/")
         self._api: Any = None
 
@@ -104,11 +108,13 @@ class MastodonPoster(Channel):
     def _client(self) -> Any:
         if self._api is None:
             token = require_secret(self._settings, "access_token")
+            import requests
             from mastodon import Mastodon
 
             self._api = Mastodon(
                 access_token=token, api_base_url=self._base_url,
-                ratelimit_method="throw", request_timeout=self._settings.timeout)
+                ratelimit_method="throw", request_timeout=self._settings.timeout,
+                session=guard_session(requests.Session(), self._guard))
         return self._api
 
     def _translate(self, exc: Exception) -> PostError:  # noqa: PLR0911 - a branch per error class
@@ -122,6 +128,9 @@ class MastodonPoster(Channel):
         )
 
         where = f"mastodon {self.name!r}"
+        refused = refused_address(exc)  # Mastodon.py wraps it in a MastodonNetworkError
+        if refused is not None:
+            return PostError(f"{where}: {refused}", permanent=True)
         if isinstance(exc, MastodonRatelimitError):
             reset = getattr(self._api, "ratelimit_reset", None)
             retry_after = max(reset - time.time(), 0.0) if reset else None

@@ -11,7 +11,8 @@ from pydantic import AnyHttpUrl, Field, SecretStr
 
 from lettermon.announce.channels.base import Capabilities, Channel, ChannelContext, Post, Posted
 from lettermon.durations import Duration
-from lettermon.errors import DuplicatePost, PostError, RateLimited
+from lettermon.errors import DuplicatePost, PostError, RateLimited, RefusedAddress
+from lettermon.netguard import GuardedTransport, NetGuard
 from lettermon.retry_after import retry_after_seconds
 from lettermon.settings import ChannelSettings
 
@@ -35,6 +36,7 @@ class WebhookPoster(Channel):
     2xx is success (the remote id is the response's JSON ``"id"`` if any, else the key);
     409 means the receiver already has this key; 429 asks to wait; other 4xx are permanent.
     Messages name only the host, since webhook URLs often carry a token in their path.
+    Connections go through ``guard`` (by default: never to link-local or metadata addresses).
     """
 
     kind = "webhook"
@@ -46,14 +48,16 @@ class WebhookPoster(Channel):
         recovery="sends again with the same key; the receiver drops the repeat")
 
     def __init__(self, settings: WebhookSettings, context: ChannelContext | None = None, *,
-                 client: httpx.Client | None = None) -> None:
+                 client: httpx.Client | None = None, guard: NetGuard | None = None) -> None:
         super().__init__(settings, context)
+        guard = guard or (context.guard if context else None)
         self._url = str(settings.url)
         self._host = urlsplit(self._url).hostname or "the webhook"
         self._secret = settings.secret
         self._owns_client = client is None
         self._client = client if client is not None else httpx.Client(
-            timeout=settings.timeout, follow_redirects=False)
+            timeout=settings.timeout, follow_redirects=False,
+            transport=GuardedTransport(guard or NetGuard()))
 
     def __repr__(self) -> str:
         return f"WebhookPoster(name={self.name!r}, host={self._host!r})"
@@ -71,6 +75,8 @@ class WebhookPoster(Channel):
         }
         try:
             response = self._client.post(self._url, json=payload, headers=headers)
+        except RefusedAddress as exc:
+            raise PostError(f"webhook {self.name!r}: {exc}", permanent=True) from exc
         except httpx.HTTPError as exc:
             raise PostError(f"webhook {self.name!r}: {self._host} could not be reached "
                             f"({type(exc).__name__})") from exc

@@ -4,7 +4,8 @@ tweepy has no base-URL option, no request timeout and no v2 media upload. Its cl
 given a session (:mod:`._x_session`) that sends ``https://api.twitter.com`` requests to
 ``settings.api_base_url`` with a timeout; the URL is rewritten before the request is
 signed, so the OAuth signature covers the address actually called. Images go through
-X's ``POST /2/media/upload`` on the same signed session.
+X's ``POST /2/media/upload`` on the same signed session. The session connects through a
+:class:`~lettermon.netguard.NetGuard` (by default: never to link-local or metadata addresses).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from lettermon.announce.channels._common import require_secret, seconds_until
 from lettermon.announce.channels.base import Capabilities, Channel, ChannelContext, Post, Posted
 from lettermon.announce.textlength import x_length
 from lettermon.durations import Duration
-from lettermon.errors import DuplicatePost, PostError, RateLimited
+from lettermon.errors import DuplicatePost, PostError, RateLimited, RefusedAddress
+from lettermon.netguard import NetGuard, guard_session
 from lettermon.settings import ChannelSettings
 
 if TYPE_CHECKING:
@@ -85,9 +87,12 @@ class XPoster(Channel):
     def monthly_spend_limit(cls, settings: XSettings) -> float | None:
         return settings.monthly_spend_limit
 
-    def __init__(self, settings: XSettings, context: ChannelContext | None = None) -> None:
+    def __init__(self, settings: XSettings, context: ChannelContext | None = None, *,
+                 guard: NetGuard | None = None) -> None:
         super().__init__(settings, context)
+        guard = guard or (context.guard if context else None)
         self._settings = settings
+        self._guard = guard or NetGuard()
         self._base_url = str(settings.api_base_url).rstrip("/")
         self._api: Any = None
         self._user_id: str | None = None
@@ -152,7 +157,8 @@ class XPoster(Channel):
 
             _quiet_oauth_debug_logs()
             api = tweepy.Client(**keys, wait_on_rate_limit=False)
-            api.session = RoutedSession(self._base_url, self._settings.timeout)
+            api.session = guard_session(
+                RoutedSession(self._base_url, self._settings.timeout), self._guard)
             self._api = api
         return self._api
 
@@ -188,6 +194,8 @@ class XPoster(Channel):
         import tweepy
 
         where = f"x {self.name!r}"
+        if isinstance(exc, RefusedAddress):
+            return PostError(f"{where}: {exc}", permanent=True)
         if isinstance(exc, tweepy.TooManyRequests):
             return RateLimited(f"{where}: rate limited",
                                retry_after=seconds_until(exc.reset_time))
@@ -209,11 +217,12 @@ class XPoster(Channel):
 
 
 def _errors() -> tuple[type[Exception], ...]:
-    """What tweepy and requests raise for a failed call; anything else is a bug to surface."""
+    """What tweepy, requests and the address guard raise for a failed call; anything else
+    is a bug to surface."""
     import requests
     import tweepy
 
-    return (tweepy.errors.TweepyException, requests.RequestException)
+    return (tweepy.errors.TweepyException, requests.RequestException, RefusedAddress)
 
 
 def _raise_for_status(response: requests.Response) -> None:
