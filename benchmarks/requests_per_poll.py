@@ -10,6 +10,11 @@ Goals (479-signature letter, newest first, 100 rows a page):
 An oldest-first letter is measured too, without a goal: its new rows sit on the last
 pages, so lettermon reads page 1 (for the count) and then the last pages backward.
 
+Count-only letters (a page showing a number, read with ``[letters.css]`` without rows; a
+UK Parliament petition's JSON, found by ``auto``; a JSON API read with ``[letters.json]``)
+have the same goals as a widget letter whose new rows all sit on page 1: 1 request per
+poll, a 304 when nothing changed and the site sends validators.
+
 Each check is ``lettermon check --format json`` in a subprocess; the requests are counted
 from the local site's own log. Exit status 1 if a goal is missed.
 """
@@ -17,12 +22,17 @@ from the local site's own log. Exit status 1 if a goal is missed.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import _harness as h
+
+from petition_site import HTML, JSON, PetitionSite, serve_petitions
+from uk_petitions import Petition
 
 START = 479
 
@@ -102,6 +112,82 @@ OLDEST_STEPS: list[tuple[str, int, int | None, int | None]] = [
 ]
 
 
+class CountOnly:
+    """A count-only document (a page or JSON) on a local site, and a config for it."""
+
+    def __init__(self, workdir: Path, site: PetitionSite, path: str, render: Any,
+                 content_type: str, letter_extra: str) -> None:
+        self.site = site
+        self.path = path
+        site.serve_doc(path, render, content_type)
+        self.config = h.write_config(workdir / "lettermon.toml", site.url(path),
+                                     database=workdir / "lettermon.sqlite3",
+                                     letter_extra=letter_extra)
+
+    def check(self) -> tuple[dict[str, object], list[tuple[str, int]]]:
+        self.site.requests.clear()
+        run = h.run_measured(h.lettermon_cmd("check", "--config", str(self.config),
+                                             "--format", "json"))
+        if run.returncode not in (0, 1) or not run.stdout.strip():
+            raise RuntimeError(f"lettermon check failed ({run.returncode}): {run.stderr}")
+        return run.json()[0], list(self.site.requests)
+
+
+COUNT_ONLY_STEPS: list[tuple[str, int, int | None, int | None]] = [
+    ("first check", 0, 1, None),
+    ("nothing changed", 0, 1, 304),
+    ("+250 signatures", 250, 1, 200),
+    ("nothing changed", 0, 1, 304),
+]
+
+
+def count_only_cases(rows: list[list[object]]) -> bool:
+    petition = Petition(count=START)
+    page = {"count": START}
+
+    def html() -> bytes:
+        return (f"<html><body><h1>Save the river</h1><p class='tally'><strong>"
+                f"{page['count']:,}</strong> people have signed</p></body></html>").encode()
+
+    def api() -> bytes:
+        return json.dumps({"campaign": {"total": page["count"]}}).encode()
+
+    def grow(n: int) -> None:
+        page["count"] += n
+        petition.count += n
+
+    cases = [
+        ("count-only page (css)", "/petition", html, HTML,
+         'adapter = "css"\n[letters.css]\ncount = ".tally strong"\n', True),
+        ("count-only page (css), no ETag", "/petition", html, HTML,
+         'adapter = "css"\n[letters.css]\ncount = ".tally strong"\n', False),
+        ("UK petition JSON (auto)", "/petitions/700123.json", petition.body, JSON, "", True),
+        ("JSON API (json)", "/api/campaign", api, JSON,
+         'adapter = "json"\n[letters.json]\ncount = "campaign.total"\n', True),
+    ]
+    ok = True
+    for label, path, render, content_type, extra, validators in cases:
+        page["count"], petition.count = START, START
+        site = PetitionSite(validators=validators)
+        with tempfile.TemporaryDirectory() as tmp, serve_petitions(site):
+            letter = CountOnly(Path(tmp), site, path, render, content_type, extra)
+            for name, add, goal, goal_status in COUNT_ONLY_STEPS:
+                if add:
+                    grow(add)
+                report, log = letter.check()
+                statuses = sorted({status for _, status in log})
+                wanted = 200 if goal_status == 304 and not validators else goal_status
+                met = (len(log) == goal and (wanted is None or statuses == [wanted])
+                       and report["outcome"] in ("ok", "unchanged")
+                       and report["count"] == page["count"] == petition.count)
+                ok = ok and met
+                rows.append([label, name, report["outcome"], report["count"], len(log),
+                             "/".join(map(str, statuses)),
+                             f"{goal}" + (f" ({wanted})" if wanted else ""),
+                             h.verdict(met)])
+    return ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args()
@@ -122,6 +208,11 @@ def main() -> int:
     print(f"Requests per poll, {START}-signature letter, 100 rows a page\n")
     h.print_table(["letter", "poll", "outcome", "added", "requests", "status", "pages read",
                    "goal", "result"], rows)
+    count_rows: list[list[object]] = []
+    ok = count_only_cases(count_rows) and ok
+    print(f"\nCount-only letters, {START} signatures\n")
+    h.print_table(["letter", "poll", "outcome", "count", "requests", "status", "goal",
+                   "result"], count_rows)
     print(f"\noverall: {h.verdict(ok)}")
     return 0 if ok else 1
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import gzip
 import os
-import resource
 import subprocess
 import sys
-import tempfile
-import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -36,25 +33,36 @@ def env() -> dict[str, str]:
     return {**keep, "LETTERMON_LOG_FORMAT": "json", "LETTERMON_SECRETS_DIR": "/nonexistent"}
 
 
+# A child forked from this (large) test process counts the parent's pages in its peak RSS
+# until it execs, so the measured command is started by a small launcher process, which
+# sets its address-space limit, waits for it and reports its own rusage.
+_LAUNCHER = """
+import json, resource, subprocess, sys
+limit, timeout, args = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
+def limited():
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+child = subprocess.Popen(args, stdout=sys.stdout, stderr=subprocess.STDOUT,
+                         preexec_fn=limited)
+try:
+    code = child.wait(timeout)
+except subprocess.TimeoutExpired:
+    child.kill()
+    code = child.wait()
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"code": code, "peak_kib": peak}), file=sys.stderr)
+"""
+
+
 def run_measured(args: list[str], timeout: float = 60.0) -> tuple[int, str, int]:
     """Run ``args`` as a child process: its exit code, its output, its peak RSS in bytes."""
-    with tempfile.TemporaryFile() as out:
-        child = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env())
-        resource.prlimit(child.pid, resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
-        ends = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > ends:
-                child.kill()
-                pid, status, usage = os.wait4(child.pid, 0)
-                break
-            time.sleep(0.02)
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        text = out.read().decode("utf-8", "replace")
-    return child.returncode, text, usage.ru_maxrss * 1024  # ru_maxrss is in KiB on Linux
+    import json
+
+    launched = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, str(ADDRESS_SPACE), str(timeout), *args],
+        capture_output=True, env=env(), timeout=timeout + 30, check=False)
+    measured = json.loads(launched.stderr.decode().strip().splitlines()[-1])
+    text = launched.stdout.decode("utf-8", "replace")
+    return int(measured["code"]), text, int(measured["peak_kib"]) * 1024  # KiB on Linux
 
 
 @pytest.fixture(scope="module")

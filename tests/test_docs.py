@@ -17,6 +17,7 @@ from lettermon.app import Wiring
 from lettermon.cli import cli
 from lettermon.registry import builtin_registry
 from lettermon.watch.sources.css import CssAdapterSettings
+from lettermon.watch.sources.json import JsonAdapterSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -44,6 +45,7 @@ SECTIONS: dict[type[BaseModel], str] = {
     LETTER: "## `[[letters]]`",
     config.MilestoneSettings: "### `milestones`",
     CssAdapterSettings: "### `[letters.css]`",
+    JsonAdapterSettings: "### `[letters.json]`",
     config.QuietHours: "### `quiet_hours`",
     config.ChannelSettings: "### Keys every channel has",
 }
@@ -105,7 +107,8 @@ def test_every_setting_is_documented_in_its_section() -> None:
     docs = _read(CONFIGURATION)
     missing = []
     for model in sorted(set(_models(SETTINGS)), key=lambda m: m.__name__):
-        for name in model.model_fields:
+        for field_name, field in model.model_fields.items():
+            name = field.alias or field_name  # the key as written in the file
             if model in CHANNEL_KINDS and (name in config.ChannelSettings.model_fields
                                            or name == "kind"):
                 owner: type[BaseModel] = config.ChannelSettings

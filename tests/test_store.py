@@ -426,3 +426,36 @@ def test_a_polls_letter_row_is_locked_until_its_transaction_ends(pg_url: str) ->
 def test_a_driver_error_becomes_a_store_error(store: Store) -> None:
     with pytest.raises(StoreError, match="database error"):
         store.db.execute("SELECT * FROM no_such_table")
+
+
+# -- breakdowns and a letter's state -------------------------------------------------------
+
+def test_breakdowns_are_kept_only_when_they_change(store: Store) -> None:
+    letter_id = letter(store)
+    seen = [(("GB", 8), ("FR", 2)), (("FR", 2), ("GB", 8)), (("GB", 9), ("FR", 2)),
+            (("GB", 9), ("FR", 2))]
+    written = []
+    for minute, items in enumerate(seen, start=1):
+        poll_id = poll(store, letter_id, minute, Outcome.OK, sum(n for _, n in items),
+                       state="open")
+        with store.transaction():
+            written.append(store.breakdowns.record(letter_id, poll_id, "country", items))
+    assert written == [True, False, True, False]  # the same counts in another order: same
+    latest = store.breakdowns.latest(letter_id, "country")
+    assert latest is not None
+    assert (latest.at, latest.items, latest.total) == (at(3), (("GB", 9), ("FR", 2)), 11)
+    assert store.breakdowns.latest(letter_id, "region") is None
+    assert store.breakdowns.dimensions(letter_id) == ["country"]
+    assert store.breakdowns.changes(letter_id, "country") == 2
+    assert [p.state for p in store.polls.history(letter_id)] == ["open"] * 4
+
+
+def test_a_letters_state_and_whether_it_lists_anyone(store: Store) -> None:
+    letter_id = letter(store)
+    state = store.letters.by_id(letter_id)
+    assert state is not None and (state.count_only, state.closed) == (False, False)
+    store.letters.update(letter_id, count_only=True, source_state="Closed")
+    state = store.letters.by_id(letter_id)
+    assert state is not None and (state.count_only, state.closed) == (True, True)
+    store.letters.update(letter_id, source_state="open")
+    assert not store.letters.get("rek").closed  # type: ignore[union-attr]

@@ -23,6 +23,7 @@ from lettermon.errors import ConfigError, LettermonError, LockedError, NotFound,
 from lettermon.registry import Registry, builtin_registry
 from lettermon.settings import LetterSettings, Settings
 from lettermon.store import (
+    BreakdownView,
     Entry,
     LetterState,
     PollRecord,
@@ -260,13 +261,21 @@ class App:
         """Poll one letter now (the caller holds the letter's lease, or the run lock)."""
         return self.poller.poll(letter, due_at=due_at, worker=worker)
 
+    def closed(self, name: str) -> bool:
+        """Whether the letter's last successful poll found it closed (polled no more)."""
+        state = self.store.letters.get(name)
+        return state is not None and state.closed
+
     def check(self, letters: Sequence[LetterSettings], *, post: bool = True,
-              on_report: Callable[[PollReport], None] | None = None) -> Checked:
+              on_report: Callable[[PollReport], None] | None = None,
+              skip_closed: bool = True,
+              on_closed: Callable[[LetterSettings], None] | None = None) -> Checked:
         """Poll each letter once, then send what is due for them.
 
         Each letter is claimed first, like a worker claims it: one that another process is
         polling right now is left out (``Checked.busy``). On SQLite the run lock keeps
-        other processes out altogether.
+        other processes out altogether. A closed letter is not polled (``on_closed`` hears
+        of it) unless ``skip_closed`` is false.
         """
         from datetime import timedelta
 
@@ -278,6 +287,10 @@ class App:
             if not self.store.shared:  # this process alone: leases found are leftovers
                 self.store.leases.clear()
             for letter in letters:
+                if skip_closed and self.closed(letter.name):
+                    if on_closed is not None:
+                        on_closed(letter)
+                    continue
                 now = self.clock()
                 state = self.store.letters.ensure(letter.name, str(letter.url), clocks.iso(now))
                 until = clocks.iso(now + timedelta(seconds=self.settings.lease))
@@ -343,9 +356,26 @@ class App:
 
     def signatories(self, name: str, *, since: str | None = None,
                     present: bool = False) -> Iterator[SignatoryView]:
-        """Signatories in the order first seen, streamed."""
-        return self.store.signatories.listing(self.state(name).id, since=since,
+        """Signatories in the order first seen, streamed; a ConfigError for a letter that
+        lists nobody."""
+        state = self.state(name)
+        if state.count_only or self.settings.letter(name).count_only:
+            raise ConfigError(f"{name} lists no signatories: its page gives a count only "
+                              f"(see lettermon history {name})")
+        return self.store.signatories.listing(state.id, since=since,
                                               include_removed=not present)
+
+    def counts_by(self, name: str, dimension: str) -> BreakdownView:
+        """The latest counts of the letter by ``dimension`` (country, constituency...), as
+        its source gives them; NotFound naming the dimensions there are."""
+        state = self.state(name)
+        view = self.store.breakdowns.latest(state.id, dimension)
+        if view is None:
+            known = ", ".join(self.store.breakdowns.dimensions(state.id))
+            raise NotFound(f"{name} has no breakdown by {dimension} "
+                           + (f"(it has: {known})" if known else
+                              "(its source gives none)"))
+        return view
 
     def title(self, name: str) -> str:
         """The letter's title: the config's as written, else the page's, cleaned like a
@@ -562,9 +592,14 @@ class App:
                     lambda: open_store(url, clocks.iso(now()), schema="read"),
                     settings.metrics.host, settings.metrics.port)
                 running.callback(server.shutdown)
+            letters = [x for x in settings.letters if not self.closed(x.name)]
+            for letter in settings.letters:
+                if letter not in letters:
+                    log.info("%s is closed: not scheduled", letter.name,
+                             extra={"letter": letter.name, "event": "closed"})
             worker = Worker(settings, self.store, session, stop,
                             identity=worker_id(settings.worker.id), clock=self.clock,
-                            observe_lateness=observe)
+                            observe_lateness=observe, letters=letters)
             worker.run()
         if worker.failure is not None:
             raise StoreError(f"{worker.failure}; stopped so that nothing more is lost")

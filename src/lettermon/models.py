@@ -7,6 +7,7 @@ database and printed as JSON is the same plain text as before they were typed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -86,6 +87,7 @@ class PostKind(StrEnum):
 
     MILESTONE = "milestone"
     LAUNCH = "launch"
+    FINAL = "final"
     ALERT = "alert"
     RECOVERY = "recovery"
 
@@ -132,6 +134,18 @@ class Row:
         return dict(self.fields)
 
 
+Breakdown = tuple[tuple[str, int], ...]
+"""Counts by one dimension (country, constituency, ...): (name, count), largest first."""
+
+CLOSED_STATES = frozenset({"closed", "rejected"})
+"""A letter in one of these states takes no more signatures: it is polled no more."""
+
+
+def is_closed(state: str | None) -> bool:
+    """Whether a letter's state (as its source states it) means it takes no signatures."""
+    return state is not None and state.strip().lower() in CLOSED_STATES
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedPage:
     """What a source adapter reads from one page of a letter's list.
@@ -143,6 +157,12 @@ class ParsedPage:
     None when the adapter can only follow ``next_url``.
     ``last_page`` is the highest page number the page links to (None if unknown).
     ``next_url`` is the absolute URL of the next page, or None on the last page.
+    ``count_only`` says the letter has a count and no signatory list: there are no rows
+    to crawl, and the count alone is the whole read.
+    ``state`` is the letter's state as its source states it (``"open"``, ``"closed"``...),
+    None when the source says nothing about it.
+    ``breakdowns`` holds counts by dimension (``"country"``, ``"constituency"``) where the
+    source gives them.
     """
 
     count: int | None
@@ -154,6 +174,13 @@ class ParsedPage:
     last_page: int | None = None
     next_url: str | None = None
     title: str | None = None
+    count_only: bool = False
+    state: str | None = None
+    breakdowns: Mapping[str, Breakdown] = field(default_factory=dict)
+
+    @property
+    def closed(self) -> bool:
+        return is_closed(self.state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,3 +195,4 @@ class FetchResult:
     not_modified: bool
     elapsed: float
     requests: int = 1
+    content_type: str | None = None

@@ -51,7 +51,9 @@ class Registry:
         from lettermon.settings import settings_model
 
         return settings_model([c.settings_model for c in self.channels.values()],
-                              {k: a.settings_model for k, a in self.adapters.items()})
+                              {k: a.settings_model for k, a in self.adapters.items()},
+                              count_only=[k for k, a in self.adapters.items() if a.count_only],
+                              url_twins={k: a.source_url for k, a in self.adapters.items()})
 
     def channel(self, kind: str) -> type[Channel]:
         try:

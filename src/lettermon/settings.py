@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union
@@ -105,6 +105,23 @@ class MilestoneSettings(Strict):
         description="successful polls that must agree")
     announce: Literal["highest", "all"] = Field(
         default="highest", description="when a poll jumps several milestones")
+    final: bool = Field(default=False,
+        description="post once when the letter closes, on its last poll")
+    preset: Literal["uk-parliament"] | None = Field(default=None,
+        description="ready-made thresholds added to at")
+
+    PRESETS: ClassVar[dict[str, tuple[int, ...]]] = {
+        # the government responds at 10,000; Parliament considers a debate at 100,000
+        "uk-parliament": (10_000, 100_000),
+    }
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_thresholds(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset") in cls.PRESETS:
+            extra = cls.PRESETS[data["preset"]]
+            data = {**data, "at": [*data.get("at", []), *extra]}
+        return data
 
     @field_validator("at")
     @classmethod
@@ -156,8 +173,18 @@ class LetterSettings(Strict):
 
     def source_settings(self, kind: str) -> BaseModel | None:
         """The ``[letters.<kind>]`` table of this letter, if the adapter has one."""
-        value = getattr(self, kind, None)
+        value = getattr(self, _table_field(kind), None)
         return value if isinstance(value, BaseModel) else None
+
+    @property
+    def count_only(self) -> bool:
+        """The settings say this letter lists nobody: a count-only adapter, or an adapter's
+        table without ``rows``. (With ``adapter = "auto"`` the page may still turn out to
+        be count-only; the store then knows.)"""
+        if self.adapter in type(self).count_only_adapters:
+            return True
+        table = self.source_settings(self.adapter)
+        return bool(getattr(table, "count_only", False))
 
     @model_validator(mode="after")
     def _drops_in_order(self) -> LetterSettings:
@@ -174,6 +201,21 @@ class LetterSettings(Strict):
         return self
 
     adapters_with_settings: ClassVar[frozenset[str]] = frozenset()
+    count_only_adapters: ClassVar[frozenset[str]] = frozenset()
+    url_twins: ClassVar[Mapping[str, Callable[[str], str | None]]] = {}
+
+    @property
+    def poll_url(self) -> str:
+        """The address polled: ``url``, or the document a source adapter reads in its
+        place (a UK Parliament petition page is polled at its ``.json`` twin). Posts
+        link to ``url``."""
+        url = str(self.url)
+        for kind, twin in type(self).url_twins.items():
+            if self.adapter in ("auto", kind):
+                found = twin(url)
+                if found:
+                    return found
+        return url
 
 
 class QuietHours(Strict):
@@ -229,6 +271,8 @@ class ChannelSettings(Strict):
     letters: list[str] | None = Field(default=None, description="letter names; default all")
     template: str | None = Field(default=None, description="milestone template; default per kind")
     launch_template: str | None = Field(default=None, description="launch post template")
+    final_template: str | None = Field(default=None,
+        description="the post when a letter closes (milestones.final = true)")
     names: bool = Field(default=False, description="include a few new signatories' names")
     max_names: int = Field(default=3, ge=0, le=10)
     name_max_length: int = Field(default=40, ge=5, le=200)
@@ -240,7 +284,8 @@ class ChannelSettings(Strict):
     language: str | None = None
     locale: str | None = Field(default=None, description="overrides the letter's locale")
 
-    _templates = field_validator("template", "launch_template")(_check_template)
+    _templates = field_validator("template", "launch_template", "final_template")(
+        _check_template)
     _locale = field_validator("locale")(_check_locale)
 
     @property
@@ -388,12 +433,28 @@ class Settings(BaseSettings):
             for name in channel.letters or ():
                 if name not in known:
                     raise ValueError(f"channels.{i}.letters names unknown letter {name!r}")
+            if channel.names and not channel.operator:
+                for letter in self.letters:
+                    if letter.count_only and (channel.letters is None
+                                              or letter.name in channel.letters):
+                        raise ValueError(
+                            f"channels.{i}.names: letter {letter.name!r} lists no "
+                            "signatories (its page gives a count only), so its posts "
+                            "cannot name any; set names = false or leave the letter out of "
+                            "this channel's letters")
         channels = {channel.name for channel in self.channels}
         for i, letter in enumerate(self.letters):
             for name in letter.channels or ():
                 if name not in channels:
                     raise ValueError(f"letters.{i}.channels names unknown channel {name!r}")
         return self
+
+    def notices(self) -> list[str]:
+        """What loading changed and a user should hear of (a letter polled at another
+        address than its ``url``)."""
+        return [f"letters.{i}.url: {letter.url} is a petition's page; lettermon polls its "
+                f"JSON, {letter.poll_url} (posts still link to the page)"
+                for i, letter in enumerate(self.letters) if letter.poll_url != str(letter.url)]
 
     def letter(self, name: str) -> LetterSettings:
         for letter in self.letters:
@@ -439,18 +500,24 @@ def _unique(section: str, names: list[str]) -> None:
 
 
 def settings_model(channels: Iterable[type[ChannelSettings]],
-                   sources: dict[str, type[BaseModel] | None]) -> type[Settings]:
+                   sources: dict[str, type[BaseModel] | None], *,
+                   count_only: Iterable[str] = (),
+                   url_twins: Mapping[str, Callable[[str], str | None]] | None = None,
+                   ) -> type[Settings]:
     """The settings class for these channel kinds and source adapters.
 
     ``channels`` are the channel kinds' settings models (each with ``kind: Literal[...]``);
     ``sources`` maps each source adapter's kind to its ``[letters.<kind>]`` model, or None
-    when the adapter takes no settings.
+    when the adapter takes no settings; ``count_only`` names the adapters that read
+    letters with no signatory list; ``url_twins`` maps an adapter's kind to its function
+    from a page's address to the address it reads instead (see ``poll_url``).
     """
     channel_models = tuple(channels)
     kinds = frozenset(_literal_kind(model) for model in channel_models)
     tables = {kind: model for kind, model in sources.items() if model is not None}
     letter_fields: dict[str, Any] = {
-        kind: (model | None, Field(default=None, description=f"settings of the {kind} adapter"))
+        _table_field(kind): (model | None, Field(
+            default=None, alias=kind, description=f"settings of the {kind} adapter"))
         for kind, model in tables.items()}
     adapter_kinds = ("auto", *sources)
     letter_fields["adapter"] = (Literal[adapter_kinds], Field(
@@ -458,6 +525,8 @@ def settings_model(channels: Iterable[type[ChannelSettings]],
     letter_model = create_model(
         "LetterSettings", __base__=LetterSettings, __module__=__name__, **letter_fields)
     letter_model.adapters_with_settings = frozenset(tables)
+    letter_model.count_only_adapters = frozenset(count_only)
+    letter_model.url_twins = dict(url_twins or {})
     if channel_models:
         union: Any = Annotated[Union[channel_models],  # noqa: UP007 - built at run time
                                Field(discriminator="kind")]
@@ -469,6 +538,12 @@ def settings_model(channels: Iterable[type[ChannelSettings]],
         channels=(list[union], Field(default_factory=list)))
     model.channel_kinds = kinds
     return model
+
+
+def _table_field(kind: str) -> str:
+    """The field holding ``[letters.<kind>]``: the kind, unless a model attribute has that
+    name (``json``), then the kind with a trailing ``_`` and the kind as its alias."""
+    return f"{kind}_" if hasattr(BaseModel, kind) else kind
 
 
 def _literal_kind(model: type[ChannelSettings]) -> str:

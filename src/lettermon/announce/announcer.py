@@ -14,7 +14,7 @@ from lettermon import clock as clocks
 from lettermon.announce import milestones
 from lettermon.announce.channels.base import Channel
 from lettermon.announce.compose import Figures, render, template_for
-from lettermon.models import PostKind
+from lettermon.models import PostKind, is_closed
 from lettermon.settings import ChannelSettings, LetterSettings, Settings
 from lettermon.store import LetterState, PollRecord, Store
 
@@ -46,6 +46,10 @@ class Announcer:
         posts = [(PostKind.MILESTONE, m) for m in crossing.announce]
         if crossing.launch:
             posts.append((PostKind.LAUNCH, milestones.LAUNCH))
+        if (letter.milestones.final and is_closed(record.state)
+                and self._store.polls.any_ok_besides(state.id, poll_id)):
+            # closed since an earlier poll: news (closed before the first one is not)
+            posts.append((PostKind.FINAL, milestones.FINAL))
         # Posts of earlier polls still waiting are old news; this poll's own posts are not
         # (with announce = "all" one poll queues several milestones, all to go out).
         lowest = min(crossing.announce, default=None)

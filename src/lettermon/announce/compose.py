@@ -23,6 +23,10 @@ DEFAULT_LAUNCH_TEMPLATE = ("\u201c{title}\u201d is open for signatures: {count} 
                            "signed so far. Add your name: {url}")
 
 
+DEFAULT_FINAL_TEMPLATE = ("\u201c{title}\u201d has closed: {count} {noun} signed. "
+                          "Thank you to everyone who did: {url}")
+
+
 @dataclass(frozen=True)
 class Wording:
     """The built-in templates of one language. ``milestone + link`` is the milestone post;
@@ -32,6 +36,7 @@ class Wording:
     link: str
     launch: str
     names: str
+    final: str
 
 
 NBSP = "\u00a0"  # French puts a no-break space before ":" and inside guillemets
@@ -41,13 +46,16 @@ WORDINGS: dict[str, Wording] = {
         milestone="{milestone} {noun} have now signed \u201c{title}\u201d.{names}",
         link=" Add your name: {url}",
         launch=DEFAULT_LAUNCH_TEMPLATE,
-        names=" Among the latest: {list}."),
+        names=" Among the latest: {list}.",
+        final=DEFAULT_FINAL_TEMPLATE),
     "de": Wording(
         milestone="{milestone} {noun} haben \u201e{title}\u201c jetzt unterschrieben.{names}",
         link=" Unterschreiben Sie auch: {url}",
         launch=("\u201e{title}\u201c ist zur Unterschrift offen: {count} {noun} haben bisher "
                 "unterschrieben. Unterschreiben Sie auch: {url}"),
-        names=" Zuletzt dabei: {list}."),
+        names=" Zuletzt dabei: {list}.",
+        final=("\u201e{title}\u201c ist abgeschlossen: {count} {noun} haben unterschrieben. "
+               "Danke an alle, die dabei waren: {url}")),
     "fr": Wording(
         milestone=f"{{milestone}} {{noun}} ont d\u00e9sormais sign\u00e9 \u00ab{NBSP}{{title}}"
                   f"{NBSP}\u00bb.{{names}}",
@@ -55,19 +63,25 @@ WORDINGS: dict[str, Wording] = {
         launch=(f"\u00ab{NBSP}{{title}}{NBSP}\u00bb est ouverte aux signatures{NBSP}: "
                 f"{{count}} {{noun}} ont d\u00e9j\u00e0 sign\u00e9. Signez vous aussi{NBSP}: "
                 "{url}"),
-        names=f" Parmi les derniers{NBSP}: {{list}}."),
+        names=f" Parmi les derniers{NBSP}: {{list}}.",
+        final=(f"\u00ab{NBSP}{{title}}{NBSP}\u00bb est close{NBSP}: {{count}} {{noun}} ont "
+               f"sign\u00e9. Merci \u00e0 toutes et \u00e0 tous{NBSP}: {{url}}")),
     "es": Wording(
         milestone="{milestone} {noun} ya han firmado \u00ab{title}\u00bb.{names}",
         link=" A\u00f1ade tu nombre: {url}",
         launch=("\u00ab{title}\u00bb est\u00e1 abierta a firmas: {count} {noun} han firmado "
                 "hasta ahora. A\u00f1ade tu nombre: {url}"),
-        names=" Entre los \u00faltimos: {list}."),
+        names=" Entre los \u00faltimos: {list}.",
+        final=("\u00ab{title}\u00bb se ha cerrado: {count} {noun} han firmado. Gracias a "
+               "todas las personas que firmaron: {url}")),
     "pt": Wording(
         milestone="{milestone} {noun} j\u00e1 assinaram \u201c{title}\u201d.{names}",
         link=" Assine tamb\u00e9m: {url}",
         launch=("\u201c{title}\u201d est\u00e1 aberta a assinaturas: {count} {noun} j\u00e1 "
                 "assinaram. Assine tamb\u00e9m: {url}"),
-        names=" Entre os mais recentes: {list}."),
+        names=" Entre os mais recentes: {list}.",
+        final=("\u201c{title}\u201d foi encerrada: {count} {noun} assinaram. Obrigado a "
+               "todos que assinaram: {url}")),
 }
 
 
@@ -81,6 +95,8 @@ def template_for(channel: ChannelSettings | None, kind: PostKind,
     """The channel's own template for this kind of post (as written), else the built-in
     one in the locale's language."""
     words = wording(locale)
+    if kind is PostKind.FINAL:
+        return (channel.final_template if channel else None) or words.final
     if kind is PostKind.LAUNCH:
         return (channel.launch_template if channel else None) or words.launch
     if channel is not None and channel.template:

@@ -16,6 +16,7 @@ from lettermon.store import Store
 log = logging.getLogger(__name__)
 
 LAUNCH = 0  # the milestone number a launch post is filed under
+FINAL = 0  # and a final post (its kind tells them apart)
 
 
 def thresholds(rules: MilestoneSettings, above: int, upto: int) -> list[int]:

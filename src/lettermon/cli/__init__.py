@@ -12,7 +12,7 @@ import os
 import click
 
 from lettermon import __version__
-from lettermon.cli import db, letters, outbox, report, run
+from lettermon.cli import breakdown, db, letters, outbox, report, run
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -29,8 +29,8 @@ def cli() -> None:
     """Watch open letters: count signatures, keep their history, announce milestones."""
 
 
-for _command in (*letters.COMMANDS, *outbox.COMMANDS, *report.COMMANDS, *run.COMMANDS,
-                 *db.COMMANDS):
+for _command in (*letters.COMMANDS, *breakdown.COMMANDS, *outbox.COMMANDS, *report.COMMANDS,
+                 *run.COMMANDS, *db.COMMANDS):
     cli.add_command(_command)
 
 

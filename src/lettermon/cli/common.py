@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -71,6 +72,8 @@ def load(config_file: str | None, *, log_level: str = "WARNING",
 
     settings = wiring().load(config_path(config_file))
     configure_logging(settings.log_format, settings.log_level or log_level)
+    for notice in settings.notices():
+        logging.getLogger("lettermon.settings").warning("%s", notice)
     if letters_required and not settings.letters:
         raise ConfigError("the config names no letters ([[letters]] with name and url)")
     return settings

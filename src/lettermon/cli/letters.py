@@ -12,6 +12,7 @@ import click
 from lettermon.cli.common import (
     EXIT_FAILED,
     EXIT_LOCKED,
+    Failed,
     config_option,
     errors_to_exit_codes,
     format_option,
@@ -29,6 +30,7 @@ from lettermon.cli.output import (
 
 if TYPE_CHECKING:
     from lettermon.announce.sender import Delivery
+    from lettermon.settings import LetterSettings
     from lettermon.watch.poll import PollReport
 
 
@@ -51,9 +53,11 @@ def summary(report: PollReport) -> str:
     name = report.letter
     if not report.ok:
         return f"{name}: {report.outcome.upper()}: {report.error}"
+    if report.first_run and report.count_only:
+        return f"{name}: {report.count:,} signatures (first poll){_closed(report)}"
     if report.first_run:
         return (f"{name}: {report.count:,} signatures (first poll: "
-                f"{report.added:,} signatories recorded)")
+                f"{report.added:,} signatories recorded){_closed(report)}")
     delta = report.delta or 0
     change = f"{delta:+,} since last poll" if delta else "no change since last poll"
     extra = []
@@ -64,7 +68,11 @@ def summary(report: PollReport) -> str:
     if report.removed:
         extra.append(f"{report.removed:,} removed")
     tail = f"; {', '.join(extra)}" if extra else ""
-    return f"{name}: {report.count:,} signatures ({change}{tail})"
+    return f"{name}: {report.count:,} signatures ({change}{tail}){_closed(report)}"
+
+
+def _closed(report: PollReport) -> str:
+    return f"; {report.state}: polled no more" if report.closed else ""
 
 
 def describe_fields(fields: dict[str, str]) -> str:
@@ -79,6 +87,7 @@ def report_json(report: PollReport) -> dict[str, Any]:
         "new_signatories": report.new_signatories, "pages": report.pages,
         "bytes": report.bytes, "duration_ms": int(report.duration * 1000),
         "crawl": report.crawl, "http_status": report.http_status, "error": report.error,
+        "state": report.state, "closed": report.closed,
     }
 
 
@@ -105,17 +114,26 @@ def _print_report(report: PollReport) -> None:
                    f" (lettermon signatories {report.letter} --since 1h)")
 
 
+def _print_closed(letter: LetterSettings) -> None:
+    click.echo(f"{letter.name}: closed, not polled (lettermon check {letter.name} polls it "
+               "anyway)")
+
+
 @click.command()
 @click.argument("names", nargs=-1)
 @config_option
 @format_option("text", "json")
 @click.option("--no-post", is_flag=True, help="Poll only; send nothing that is due.")
 def check(names: tuple[str, ...], config_file: str | None, fmt: str, no_post: bool) -> None:
-    """Poll each letter once (or the NAMES given) and show what changed."""
+    """Poll each letter once (or the NAMES given) and show what changed.
+
+    A closed letter is polled only when named."""
     with errors_to_exit_codes(), _progress_bars() as progress, \
             opened(config_file, names=names, letters_required=True, progress=progress) as app:
         checked = app.check(app.letters(names), post=not no_post,
-                            on_report=_print_report if fmt == "text" else None)
+                            on_report=_print_report if fmt == "text" else None,
+                            skip_closed=not names,
+                            on_closed=_print_closed if fmt == "text" else None)
     if fmt == "json":
         click.echo(dumps_json([report_json(r) for r in checked.reports], indent=2))
     else:
@@ -142,7 +160,7 @@ def _check_csv_raw(fmt: str, csv_raw: bool) -> None:
 
 
 POLL_KEYS = ("at", "count", "ok", "outcome", "http_status", "pages", "bytes", "duration_ms",
-             "added", "removed", "crawl", "rows_seen", "error", "kind")
+             "added", "removed", "crawl", "rows_seen", "error", "kind", "state")
 
 
 @click.command()
@@ -163,7 +181,7 @@ def history(name: str, config_file: str | None, fmt: str, limit: int | None,
         "outcome": p.outcome, "http_status": p.http_status, "pages": p.pages,
         "bytes": p.bytes, "duration_ms": p.duration_ms, "added": p.added,
         "removed": p.removed, "crawl": p.crawl, "rows_seen": p.rows_seen, "error": p.error,
-        "kind": p.kind,
+        "kind": p.kind, "state": p.state,
     } for p in polls]
     out = sys.stdout
     if fmt == "json":
@@ -274,14 +292,47 @@ def probe(url: str, config_file: str | None, fmt: str, show: int) -> None:
     if fmt == "json":
         click.echo(dumps_json(found.as_json(show), indent=2))
         return
+    for note in found.notes:
+        click.echo(f"note:      {terminal_safe(note)}")
     parsed = found.parsed
+    if parsed is None:
+        _print_candidates(found)
+        return
     click.echo(f"adapter:   {found.adapter}")
     click.echo(f"title:     {one_line(parsed.title or '')}")
     click.echo(f"count:     {parsed.count:,}" if parsed.count is not None else "count:     none")
-    click.echo(f"per page:  {parsed.per_page}   pages: {parsed.last_page or 1}")
-    click.echo(f"fields:    {one_line(', '.join(found.fields))}")
+    if parsed.state:
+        click.echo(f"state:     {one_line(parsed.state)}")
+    if parsed.count_only:
+        click.echo("list:      none (count-only)")
+    else:
+        click.echo(f"per page:  {parsed.per_page}   pages: {parsed.last_page or 1}")
+        click.echo(f"fields:    {one_line(', '.join(found.fields))}")
+    for dimension, entries in found.breakdowns.items():
+        click.echo(f"by {dimension}: {entries:,} entries (lettermon breakdown NAME --by "
+                   f"{dimension})")
     for row in parsed.rows[:show]:
         click.echo(f"  - {describe_fields(dict(row.fields))}")
+    if found.config:
+        click.echo("\nto watch it, add to the config:\n")
+        click.echo(terminal_safe(found.config, newlines=True).rstrip())
+
+
+def _print_candidates(found: Any) -> None:
+    what = ("numbers in the JSON (JMESPath)" if found.kind == "json" else
+            'numbers next to words such as "signatures" (CSS selector)')
+    if not found.candidates:
+        click.echo(f"no adapter recognised the page, and it shows no {what}")
+        raise Failed("nothing to suggest: if the page fills its count in with JavaScript, "
+                     "probe the JSON address its browser network tab shows", EXIT_FAILED)
+    click.echo(f"no adapter recognised the page; {what}, likeliest first:")
+    for candidate in found.candidates:
+        where = ", ".join(f"{k} = {v}" for k, v in candidate.settings.items())
+        click.echo(terminal_safe(f"  {candidate.value:>12,}  {where}   "
+                                 f"“{one_line(candidate.context, 60)}”"))
+    click.echo(f"\nto watch the likeliest ({found.candidates[0].value:,}), add to the "
+               "config:\n")
+    click.echo(terminal_safe(found.config or "", newlines=True).rstrip())
 
 
 @click.command()

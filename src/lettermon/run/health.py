@@ -46,21 +46,26 @@ def nothing_polled(settings: Settings, why: str) -> Health:
 def check_health(settings: Settings, store: Store, now: datetime) -> Health:
     """Problems: a letter polled too long ago or overdue, whichever worker owns it; a letter
     failing (as alerted); a post given up; a worker that stopped renewing its leases while
-    it still holds some."""
+    it still holds some. A closed letter is polled no more, so the age of its last poll is
+    no problem."""
     health = Health()
     schedule = {s.name: s for s in store.leases.schedule()}
     for letter in settings.letters:
-        _overdue(health, letter.name, schedule.get(letter.name), period_seconds(letter), now)
         allowed = allowed_age(letter)
         state = store.letters.get(letter.name)
+        if not (state and state.closed):  # a closed letter is due no more
+            _overdue(health, letter.name, schedule.get(letter.name), period_seconds(letter),
+                     now)
         last_ok = store.polls.latest_ok(state.id) if state else None
         last = store.polls.latest(state.id) if state else None
         streak = store.polls.failing_streak(state.id) if state else 0
         age = (now - clocks.parse_iso(last_ok.at)).total_seconds() if last_ok else None
         failing = streak >= settings.alerts.after_failures
-        fine = age is not None and age <= allowed and not failing
+        closed = state is not None and state.closed and not failing
+        fine = closed or (age is not None and age <= allowed and not failing)
         health.letters.append({
-            "name": letter.name, "ok": fine, "last_success": last_ok.at if last_ok else None,
+            "name": letter.name, "ok": fine, "closed": closed,
+            "last_success": last_ok.at if last_ok else None,
             "count": last_ok.count if last_ok else None, "age_seconds": age,
             "allowed_seconds": allowed, "last_outcome": last.outcome if last else None,
             "last_error": last.error if last else None, "failed_in_a_row": streak})

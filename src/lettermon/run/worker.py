@@ -28,7 +28,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -127,9 +127,11 @@ class Worker:
     def __init__(self, settings: Settings, control: Store,
                  open_session: Callable[[], AbstractContextManager[Session]],
                  stop: StopRequest, *, identity: str, clock: clocks.Clock = clocks.system_clock,
-                 observe_lateness: Callable[[float], None] | None = None) -> None:
+                 observe_lateness: Callable[[float], None] | None = None,
+                 letters: Sequence[LetterSettings] | None = None) -> None:
         self._settings = settings
-        self._letters = {letter.name: letter for letter in settings.letters}
+        self._letters = {letter.name: letter
+                         for letter in (settings.letters if letters is None else letters)}
         self._control = control
         self._open_session = open_session
         self._stop = stop
@@ -146,6 +148,7 @@ class Worker:
         self._pool: ThreadPoolExecutor | None = None
         self.failure: str | None = None
         """Why the worker stopped by itself (the database vanished), if it did."""
+        self._unschedule: Callable[[str], None] | None = None
 
     # -- the timer's jobs (one scheduler thread, the control connection) ---------------------
     def tick(self) -> None:
@@ -220,6 +223,10 @@ class Worker:
             report = session.poll(letter, due_at=due.due_at, worker=self.id)
             _log_poll(letter, report)
             next_time = next_due(letter, due.due_at, self._clock())
+            if report.closed:  # that was its last poll: this worker claims it no more
+                log.info("%s is closed: that was its last poll", letter.name,
+                         extra={"letter": letter.name, "event": "closed"})
+                self._letters.pop(letter.name, None)
             self._after(session, letter, report)
         except Interrupted:
             log.info("poll of %s stopped by shutdown; nothing stored", letter.name,

@@ -1,9 +1,10 @@
 """Storage: the only place that knows SQL. SQLite by default, PostgreSQL for bigger set-ups.
 
 :class:`Store` groups the queries by aggregate (``letters``, ``polls``, ``signatories``,
-``pages``, ``milestones``, ``outbox``), each a small class whose methods are named for what
-they answer. Callers open a transaction with :meth:`Store.transaction` (one poll, one
-transaction); :func:`open_store` opens, migrates and closes.
+``pages``, ``milestones``, ``outbox``, ``breakdowns``), each a small class whose methods
+are named for what they answer. Callers open a transaction with
+:meth:`Store.transaction` (one poll, one transaction); :func:`open_store` opens, migrates
+and closes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from lettermon.errors import SchemaError
+from lettermon.store.breakdowns import Breakdowns, BreakdownView
 from lettermon.store.db import Database, open_database
 from lettermon.store.leases import Leases, Workers
 from lettermon.store.letters import Letters, LetterState
@@ -25,8 +27,8 @@ from lettermon.store.polls import PollRecord, Polls
 from lettermon.store.schema import LATEST, migrate, schema_version
 from lettermon.store.signatories import Signatories, SignatoryView
 
-__all__ = ["Database", "Entry", "LetterState", "PollRecord", "SchemaMode", "SignatoryView",
-           "Store", "open_store", "schema_status", "upgrade"]
+__all__ = ["BreakdownView", "Database", "Entry", "LetterState", "PollRecord", "SchemaMode",
+           "SignatoryView", "Store", "open_store", "schema_status", "upgrade"]
 
 
 class Store:
@@ -42,6 +44,7 @@ class Store:
         self.outbox = Outbox(db)
         self.leases = Leases(db)
         self.workers = Workers(db)
+        self.breakdowns = Breakdowns(db)
 
     def transaction(self) -> AbstractContextManager[None]:
         """All or nothing: commit on success, roll back on any exception (nesting joins)."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lettermon.models import ListOrder
+from lettermon.models import ListOrder, is_closed
 from lettermon.store.db import Database
 
 _COLUMNS = ("id, name, list_order, per_page, etag, last_modified, page1_digest, "
-            "last_count, present, last_full_crawl, title, url, accept_drop")
+            "last_count, present, last_full_crawl, title, url, accept_drop, count_only, "
+            "source_state")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,15 @@ class LetterState:
     url: str | None = None
     accept_drop: bool = False
     """An operator said the page's next count is to be believed, however far it fell."""
+    count_only: bool = False
+    """The letter lists nobody: its source gives a count alone."""
+    source_state: str | None = None
+    """The letter's state as its source last stated it ("open", "closed", ...)."""
+
+    @property
+    def closed(self) -> bool:
+        """The letter takes no more signatures: it is polled no more."""
+        return is_closed(self.source_state)
 
 
 def _state(row: tuple[Any, ...] | None) -> LetterState | None:
@@ -36,6 +46,7 @@ def _state(row: tuple[Any, ...] | None) -> LetterState | None:
     values = list(row)
     values[2] = ListOrder(values[2])
     values[12] = bool(values[12])
+    values[13] = bool(values[13])
     return LetterState(*values)
 
 
@@ -80,6 +91,8 @@ class Letters:
     def update(self, letter_id: int, **values: Any) -> None:
         if not values:
             return
+        # flags are INTEGER columns (PostgreSQL does not cast a boolean to one)
+        values = {k: int(v) if isinstance(v, bool) else v for k, v in values.items()}
         columns = ", ".join(f"{key} = ?" for key in values)
         self._db.execute(f"UPDATE letters SET {columns} WHERE id = ?",
                          (*values.values(), letter_id))

@@ -31,6 +31,7 @@ class PollRecord:
     kind: FailureKind | None = None
     due_at: str | None = None  # when the schedule wanted this poll (lateness = at - due_at)
     worker: str | None = None  # the worker that polled
+    state: str | None = None
 
 
 _COLUMNS = tuple(f.name for f in fields(PollRecord))

@@ -132,6 +132,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE letters ADD COLUMN accept_drop INTEGER NOT NULL DEFAULT 0",
         "CREATE INDEX poll_pages_by_digest ON poll_pages (digest)",
     )),
+    Migration(5, "count-only letters, a letter's state, breakdowns by country and more", (
+        "ALTER TABLE letters ADD COLUMN count_only INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE letters ADD COLUMN source_state TEXT",
+        "ALTER TABLE polls ADD COLUMN state TEXT",
+        # one row per letter, dimension and change: a poll that sees the same counts as
+        # the latest row writes nothing
+        """CREATE TABLE breakdowns (
+            id {pk},
+            letter_id INTEGER NOT NULL REFERENCES letters(id),
+            poll_id INTEGER NOT NULL REFERENCES polls(id),
+            dimension TEXT NOT NULL,
+            data TEXT NOT NULL,
+            digest TEXT NOT NULL
+        )""",
+        "CREATE INDEX breakdowns_latest ON breakdowns (letter_id, dimension, id)",
+    )),
     Migration(6, "due times, leases and workers, for several workers on one database", (
         "ALTER TABLE letters ADD COLUMN next_due TEXT",
         "CREATE INDEX letters_by_due ON letters (next_due)",

@@ -29,6 +29,7 @@ from lettermon.errors import Interrupted, ParseError
 from lettermon.models import FetchResult, ListOrder, ParsedPage, Row
 from lettermon.store.signatories import Signatories
 from lettermon.watch.fetch import Deadline, Fetcher
+from lettermon.watch.sources import check_media_type
 from lettermon.watch.sources.base import SourceAdapter
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class Reader:
         result = self.fetcher.get(url, same_origin_as=self.letter_url, deadline=self.deadline)
         self.requests += result.requests
         self.bytes += len(result.body)
+        check_media_type(self.adapter, result.content_type)
         parsed = self.adapter.parse(result.body, result.url)
         if parsed.count is None:
             raise ParseError(f"page {number} states no count (layout changed?)")
@@ -107,6 +109,7 @@ class Reader:
 
     def restart(self, fetched: FetchResult) -> None:
         """Begin again from a fresh copy of page 1 (a crawl read a second time)."""
+        check_media_type(self.adapter, fetched.content_type)
         parsed = self.adapter.parse(fetched.body, fetched.url)
         if parsed.count is None:
             raise ParseError("the first page states no count (layout changed?)")

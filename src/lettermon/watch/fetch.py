@@ -255,7 +255,8 @@ class Fetcher:
         if status != 200:
             raise HttpStatusError(f"HTTP {status} from {url}", status=status)
         return FetchResult(url, status, body, response_headers.get("etag"),
-                           response_headers.get("last-modified"), False, elapsed, requests)
+                           response_headers.get("last-modified"), False, elapsed, requests,
+                           response_headers.get("content-type"))
 
     def _get_with_retries(self, url: str, headers: dict[str, str], started: float,
                           limit: Deadline) -> tuple[int, bytes, httpx.Headers, int]:

@@ -18,7 +18,15 @@ from typing import Protocol
 from lettermon import clock as clocks
 from lettermon.durations import format_duration
 from lettermon.errors import FetchError, ParseError, PollFailure, SuspectCount
-from lettermon.models import CrawlKind, FailureKind, FetchResult, ListOrder, Outcome, ParsedPage
+from lettermon.models import (
+    CrawlKind,
+    FailureKind,
+    FetchResult,
+    ListOrder,
+    Outcome,
+    ParsedPage,
+    is_closed,
+)
 from lettermon.settings import LetterSettings
 from lettermon.store import LetterState, PollRecord, Store
 from lettermon.watch.crawl import (
@@ -31,7 +39,7 @@ from lettermon.watch.crawl import (
     incremental,
 )
 from lettermon.watch.fetch import Deadline, Fetcher
-from lettermon.watch.sources import SourceAdapter, choose
+from lettermon.watch.sources import SourceAdapter, check_media_type, choose
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +65,18 @@ class PollReport:
     error: str | None = None
     first_run: bool = False
     kind: FailureKind | None = None
+    count_only: bool = False
+    state: str | None = None
     restored: int = 0  # signatories marked removed who are on the list again
 
     @property
     def ok(self) -> bool:
         return self.outcome.ok
+
+    @property
+    def closed(self) -> bool:
+        """A successful poll found the letter closed: it is polled no more."""
+        return self.ok and is_closed(self.state)
 
     @property
     def delta(self) -> int | None:
@@ -75,6 +90,10 @@ def content_digest(parsed: ParsedPage) -> str:
     h.update(str(parsed.count).encode())
     for row in parsed.rows:
         h.update(row.fingerprint.encode())
+    if parsed.state is not None:
+        h.update(b"\x1estate\x1f" + parsed.state.encode())
+    for dimension, items in sorted(parsed.breakdowns.items()):
+        h.update(f"\x1e{dimension}\x1f{items!r}".encode())
     return h.hexdigest()
 
 
@@ -124,7 +143,7 @@ class Poller:
         deadline = Deadline.after(limit, f"the poll's {format_duration(limit)} deadline")
         at = clocks.iso(self._clock())
         # read without a lock, only to choose the conditional GET's validators
-        known = self._store.letters.ensure(letter.name, str(letter.url), at)
+        known = self._store.letters.ensure(letter.name, letter.poll_url, at)
         full_due = self._full_crawl_due(letter, known)
         fetched = None
         try:
@@ -148,13 +167,14 @@ class Poller:
                      deadline: Deadline) -> FetchResult:
         conditional = known.last_count is not None and not full_due
         return self._fetcher.get(
-            str(letter.url), etag=known.etag if conditional else None,
+            letter.poll_url, etag=known.etag if conditional else None,
             last_modified=known.last_modified if conditional else None, deadline=deadline)
 
     def _read_page1(self, letter: LetterSettings, fetched: FetchResult) -> _Page1:
         if fetched.not_modified:
             return _Page1(fetched)
         adapter = choose(letter, fetched.body, fetched.url, self._adapters)
+        check_media_type(adapter, fetched.content_type)
         parsed = adapter.parse(fetched.body, fetched.url)
         if parsed.count is None:
             raise ParseError("the page states no signature count")
@@ -168,12 +188,19 @@ class Poller:
         parsed = page1.parsed
         self._check_plausible(letter, state, parsed)
         digest = content_digest(parsed)
-        if digest == state.page1_digest and not full_due:
+        if digest == state.page1_digest and (not full_due or parsed.count_only):
             return self._unchanged(letter, state, at, page1.fetch, started, parsed.count)
-        reader = Reader(self._fetcher, page1.adapter, str(letter.url),
+        if parsed.count_only:
+            return self._count_only(letter, state, page1.fetch, parsed, at, started, digest)
+        reader = Reader(self._fetcher, page1.adapter, letter.poll_url,
                         Page(1, page1.fetch, parsed), stopping=self._stopping,
                         deadline=deadline)
         return self._crawl(letter, state, reader, at, started, full_due)
+
+    def _keep_breakdowns(self, letter_id: int, poll_id: int, parsed: ParsedPage) -> None:
+        """The counts by dimension, each stored only when it changed."""
+        for dimension, items in parsed.breakdowns.items():
+            self._store.breakdowns.record(letter_id, poll_id, dimension, items)
 
     def _finish(self, letter: LetterSettings, state: LetterState, poll_id: int,
                 record: PollRecord) -> None:
@@ -184,6 +211,10 @@ class Poller:
 
     # -- decisions ---------------------------------------------------------------------
     def _full_crawl_due(self, letter: LetterSettings, state: LetterState) -> bool:
+        if state.count_only and state.last_count is not None:
+            # no list to crawl, every read of the count is a whole read; unless the
+            # settings have just been given the list's rows
+            return _lists(letter)
         if state.last_full_crawl is None:
             return True
         age = (self._clock() - clocks.parse_iso(state.last_full_crawl)).total_seconds()
@@ -231,7 +262,7 @@ class Poller:
         record = PollRecord(
             at=at, count=count, outcome=Outcome.UNCHANGED, http_status=result.status,
             etag=result.etag, last_modified=result.last_modified, pages=1,
-            bytes=len(result.body), duration_ms=_ms(started))
+            bytes=len(result.body), duration_ms=_ms(started), state=state.source_state)
         poll_id = self._store.polls.start(state.id, at)
         self._finish(letter, state, poll_id, record)
         if (result.etag, result.last_modified) != (state.etag, state.last_modified):
@@ -239,7 +270,35 @@ class Poller:
                                        last_modified=result.last_modified)
         return PollReport(state.name, poll_id, Outcome.UNCHANGED, count, state.last_count,
                           pages=1, bytes=len(result.body), duration=time.monotonic() - started,
-                          http_status=result.status)
+                          http_status=result.status, count_only=state.count_only,
+                          state=state.source_state)
+
+    def _count_only(self, letter: LetterSettings, state: LetterState, fetched: FetchResult,
+                    parsed: ParsedPage, at: str, started: float, digest: str) -> PollReport:
+        """A letter with no signatory list: the count (and breakdowns) of one response is
+        the whole read. In the caller's transaction."""
+        store = self._store
+        poll_id = store.polls.start(state.id, at)
+        if letter.store_pages:
+            store.pages.keep(poll_id, 1, fetched.body)
+        record = PollRecord(
+            at=at, count=parsed.count, outcome=Outcome.OK, http_status=fetched.status,
+            etag=fetched.etag, last_modified=fetched.last_modified, pages=fetched.requests,
+            bytes=len(fetched.body), duration_ms=_ms(started), state=parsed.state)
+        self._keep_breakdowns(state.id, poll_id, parsed)
+        updates: dict[str, object] = {
+            "etag": record.etag, "last_modified": record.last_modified,
+            "page1_digest": digest, "last_count": record.count, "last_full_crawl": at,
+            "count_only": True, "source_state": parsed.state, "accept_drop": 0}
+        if parsed.title:
+            updates["title"] = parsed.title
+        store.letters.update(state.id, **updates)
+        self._finish(letter, state, poll_id, record)
+        return PollReport(
+            letter.name, poll_id, Outcome.OK, parsed.count, state.last_count,
+            pages=fetched.requests, bytes=len(fetched.body),
+            duration=time.monotonic() - started, http_status=fetched.status,
+            first_run=state.last_count is None, count_only=True, state=parsed.state)
 
     def _failed(self, letter: LetterSettings, letter_id: int, at: str, started: float,
                 exc: PollFailure, first: FetchResult | None, *, count: int | None = None,
@@ -282,6 +341,8 @@ class Poller:
                 reader.on_page = keep
             read = self._read(letter, state, reader, poll_id, at, full_due)
             record = self._record(reader, read, at, started)
+            if record.outcome is Outcome.OK:
+                self._keep_breakdowns(state.id, poll_id, reader.first.parsed)
             self._update_letter(state, reader, read, record)
             self._finish(letter, state, poll_id, record)
             new = store.signatories.added_in(poll_id, limit=SHOW_NEW)
@@ -293,7 +354,8 @@ class Poller:
             letter.name, poll_id, read.outcome, reader.count, state.last_count, read.added,
             read.removed, new, reader.requests, reader.bytes, time.monotonic() - started,
             read.crawl, reader.first.fetch.status, record.error,
-            first_run=state.last_count is None, kind=record.kind, restored=read.restored)
+            first_run=state.last_count is None, kind=record.kind, state=record.state,
+            restored=read.restored)
 
     def _read(self, letter: LetterSettings, state: LetterState, reader: Reader,
               poll_id: int, at: str, full_due: bool) -> _Read:
@@ -312,7 +374,7 @@ class Poller:
         crawled, reason = self._full(letter, reader, newest_first)
         if reason is not None:  # the pages disagree: read them all once more
             log.info("%s: %s; reading the list again", letter.name, reason)
-            reader.restart(self._fetcher.get(str(letter.url), deadline=reader.deadline))
+            reader.restart(self._fetcher.get(letter.poll_url, deadline=reader.deadline))
             self._check_plausible(letter, state, reader.first.parsed)
             crawled, reason = self._full(letter, reader, newest_first)
         if reason is not None:  # still: a mixed or short crawl changes nothing
@@ -345,7 +407,7 @@ class Poller:
             etag=first.etag, last_modified=first.last_modified, pages=reader.requests,
             bytes=reader.bytes, duration_ms=_ms(started), added=read.added,
             removed=read.removed, crawl=read.crawl, rows_seen=read.rows_seen, error=read.error,
-            kind=read.kind)
+            kind=read.kind, state=reader.first.parsed.state)
 
     def _update_letter(self, state: LetterState, reader: Reader, read: _Read,
                        record: PollRecord) -> None:
@@ -355,7 +417,8 @@ class Poller:
         if record.outcome is Outcome.OK:
             updates.update(etag=record.etag, last_modified=record.last_modified,
                            page1_digest=content_digest(reader.first.parsed),
-                           last_count=record.count, accept_drop=0)
+                           last_count=record.count, accept_drop=0, count_only=False,
+                           source_state=record.state)
             if read.crawl is CrawlKind.FULL:
                 updates["last_full_crawl"] = record.at
         if reader.first.parsed.title:
@@ -383,6 +446,13 @@ class _CrawlFailed(PollFailure):
         super().__init__(_reason(cause), status=cause.status)
         self.kind = cause.kind
         self.reader = reader
+
+
+def _lists(letter: LetterSettings) -> bool:
+    """Whether the letter's settings name its signatory rows (a ``rows`` selector or
+    expression): a letter polled as count-only until now then needs a full read."""
+    table = letter.source_settings(letter.adapter)
+    return getattr(table, "rows", None) is not None
 
 
 def _outcome_of(exc: PollFailure) -> Outcome:

@@ -20,7 +20,7 @@ from lettermon.watch.sources.base import SourceAdapter
 if TYPE_CHECKING:
     from lettermon.settings import LetterSettings
 
-__all__ = ["SourceAdapter", "choose", "declared_in", "detect", "discover"]
+__all__ = ["SourceAdapter", "check_media_type", "choose", "declared_in", "detect", "discover"]
 
 _SHARED = frozenset({"base", "html", "numbers"})
 
@@ -66,6 +66,18 @@ def choose(letter: LetterSettings, body: bytes, url: str,
     if kind not in adapters:
         raise ParseError(f"no source adapter of kind {kind!r}")
     return adapters[kind](letter.source_settings(kind))
+
+
+def check_media_type(adapter: SourceAdapter, content_type: str | None) -> None:
+    """Refuse a response whose content type the adapter does not read (a JSON adapter
+    given an HTML error page); a response without a content type is tried."""
+    if not adapter.media_types or not content_type:
+        return
+    media = content_type.split(";")[0].strip().lower()
+    for accepted in adapter.media_types:
+        if media == accepted or (accepted.startswith("+") and media.endswith(accepted)):
+            return
+    raise ParseError(f"the response is {media}, not {' or '.join(adapter.media_types)}")
 
 
 def _unrecognised(adapters: Mapping[str, type[SourceAdapter]]) -> str:

@@ -31,6 +31,10 @@ class SourceAdapter(ABC):
     """One line for the docs table."""
     settings_model: ClassVar[type[BaseModel] | None] = None
     """The model of the ``[letters.<kind>]`` table, or None when the adapter takes none."""
+    count_only: ClassVar[bool] = False
+    """Whether every letter this adapter reads has a count and no signatory list."""
+    media_types: ClassVar[tuple[str, ...]] = ()
+    """The content types a response must have for this adapter (empty: any)."""
 
     def __init__(self, settings: Any = None) -> None:
         self.settings = settings
@@ -39,6 +43,12 @@ class SourceAdapter(ABC):
     def detect(cls, body: bytes, url: str) -> bool:
         """Whether this adapter can read the page without settings (cheap: no parsing)."""
         return False
+
+    @classmethod
+    def source_url(cls, url: str) -> str | None:
+        """The address to poll for a letter configured with ``url``, when this adapter
+        reads a twin of that page (a petition page's JSON); None otherwise."""
+        return None
 
     @classmethod
     def detects(cls) -> bool:

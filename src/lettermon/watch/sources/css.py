@@ -2,8 +2,12 @@
 
 For letter pages not built with the Participants Database widget. The count is the first
 number of the ``count`` element's text (or the first group of ``count_regex``), with the
-same thousands separators as the pdb adapter. The adapter does not know page numbers: it
-follows ``next`` only.
+same thousands separators as the pdb adapter; a count shown abbreviated ("1.2k") is
+refused, never read as 1. The adapter does not know page numbers: it follows ``next`` only.
+
+Without ``rows`` the letter is count-only: the page states a number and lists nobody, and
+the poll reads that number alone. With ``closed``, a page on which that selector matches
+says the letter is closed.
 """
 
 from __future__ import annotations
@@ -12,14 +16,14 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from lettermon.errors import ParseError
 from lettermon.models import ParsedPage, Row
 from lettermon.settings import Strict
 from lettermon.watch.sources.base import SourceAdapter
 from lettermon.watch.sources.html import clean, page_title
-from lettermon.watch.sources.numbers import first_int
+from lettermon.watch.sources.numbers import abbreviated, first_int
 
 if TYPE_CHECKING:  # selectolax is imported when a page is parsed, not when adapters are found
     from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -31,9 +35,18 @@ class CssAdapterSettings(Strict):
     count: str = Field(description="CSS selector of the element holding the total")
     count_regex: str | None = Field(default=None,
         description="regex whose first group is the number")
-    rows: str = Field(description="CSS selector of one signatory row")
-    fields: dict[str, str] = Field(description="field name -> CSS selector inside a row")
+    rows: str | None = Field(default=None,
+        description="CSS selector of one signatory row; none: the letter is count-only")
+    fields: dict[str, str] = Field(default_factory=dict,
+        description="field name -> CSS selector inside a row")
     next: str | None = Field(default=None, description="CSS selector of the next-page link")
+    closed: str | None = Field(default=None,
+        description="CSS selector of an element shown only once the letter is closed")
+
+    @property
+    def count_only(self) -> bool:
+        """No signatory list: the count is all the page gives."""
+        return self.rows is None
 
     @field_validator("count_regex")
     @classmethod
@@ -45,12 +58,14 @@ class CssAdapterSettings(Strict):
                 raise ValueError(f"not a valid regular expression: {exc}") from exc
         return value
 
-    @field_validator("fields")
-    @classmethod
-    def _some_fields(cls, value: dict[str, str]) -> dict[str, str]:
-        if not value:
-            raise ValueError("name at least one field")
-        return value
+    @model_validator(mode="after")
+    def _rows_and_fields(self) -> CssAdapterSettings:
+        if self.rows is not None and not self.fields:
+            raise ValueError("with rows, name at least one field in fields")
+        if self.rows is None and (self.fields or self.next):
+            raise ValueError("fields and next need rows (without rows the letter is "
+                             "count-only)")
+        return self
 
 
 class CssAdapter(SourceAdapter):
@@ -69,16 +84,27 @@ class CssAdapter(SourceAdapter):
         from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
         tree = LexborHTMLParser(html)
+        settings = self.settings
         try:
             count = self._count(tree)
-            rows = tuple(self._row(node) for node in tree.css(self.settings.rows))
+            state = self._state(tree)
+            if settings.rows is None:
+                return ParsedPage(count=count, rows=(), title=page_title(tree),
+                                  count_only=True, state=state)
+            rows = tuple(self._row(node) for node in tree.css(settings.rows))
             next_url = self._next_url(tree, url)
         except SelectolaxError as exc:
             raise ParseError(f"a CSS selector of the letter cannot be used: {exc}") from exc
         if count > 0 and not rows:
-            raise ParseError(f"rows selector {self.settings.rows!r} matched nothing "
+            raise ParseError(f"rows selector {settings.rows!r} matched nothing "
                              f"while the count says {count}")
-        return ParsedPage(count=count, rows=rows, next_url=next_url, title=page_title(tree))
+        return ParsedPage(count=count, rows=rows, next_url=next_url, title=page_title(tree),
+                          state=state)
+
+    def _state(self, tree: LexborHTMLParser) -> str | None:
+        if self.settings.closed is None:
+            return None
+        return "closed" if tree.css_first(self.settings.closed) is not None else "open"
 
     def _count(self, tree: LexborHTMLParser) -> int:
         node = tree.css_first(self.settings.count)
@@ -88,6 +114,10 @@ class CssAdapter(SourceAdapter):
         if self._count_re is not None:
             match = self._count_re.search(text)
             text = (match.group(1) if match.re.groups else match.group(0)) if match else ""
+        short = abbreviated(text)
+        if short is not None:
+            raise ParseError(f"the count is shown abbreviated ({short!r}), not as an exact "
+                             "number")
         number = first_int(text)
         if number is None:
             raise ParseError(f"no number in the count element's text {text[:80]!r}")

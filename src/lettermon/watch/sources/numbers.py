@@ -4,6 +4,9 @@
 between groups of three digits: ``,`` ``.`` ``'`` ``’`` ``٬``, a space, a no-break space,
 a thin space and a narrow no-break space. One number uses one separator throughout, so
 "1,234.5" reads as 1234 then 5. Counts are integers: there are no decimals to tell apart.
+
+A count shown abbreviated ("1.2k", "1,2 Tsd.", "3M") cannot be read exactly:
+:func:`abbreviated` finds one, so that it is refused rather than read as 1 or 12.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ _NUMBER = re.compile(
     r"|\d+)"
 )
 _NOT_DIGIT = re.compile(r"\D")
+_ABBREVIATED = re.compile(
+    r"(?<![\d.,])\d+(?:[.,]\d+)?\s?(?:k|K|M|Mio|Mrd|Tsd|tsd|Md|mil|mill|lakh|crore|"
+    r"thousand|million|tausend|millions?|mille)\b\.?")
 
 
 def all_ints(text: str) -> list[int]:
@@ -28,3 +34,18 @@ def first_int(text: str) -> int | None:
     """The first whole number in ``text``, or None when it holds none."""
     m = _NUMBER.search(text)
     return None if m is None else int(_NOT_DIGIT.sub("", m.group(0)))
+
+
+def abbreviated(text: str) -> str | None:
+    """The first number of ``text`` if it is shown abbreviated ("1.2k"), else None."""
+    first = _NUMBER.search(text)
+    short = _ABBREVIATED.search(text)
+    if short is None or (first is not None and first.start() < short.start()):
+        return None
+    return short.group(0)
+
+
+def spans(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, value) of every whole number in ``text``, in order."""
+    return [(m.start(), m.end(), int(_NOT_DIGIT.sub("", m.group(0))))
+            for m in _NUMBER.finditer(text)]
