@@ -12,13 +12,14 @@ import os
 import click
 
 from lettermon import __version__
-from lettermon.cli import letters, outbox, report, run
+from lettermon.cli import database, letters, outbox, report, run
 
 EXIT_CODES_HELP = """\b
 Exit codes:
   0   success
-  1   a poll failed, was blocked, suspect or partial (or health is bad)
-  2   bad usage or configuration
+  1   a poll failed, was blocked, suspect or partial (or health is bad, or a
+      copy-db failed or differed)
+  2   bad usage or configuration (or copy-db refused)
   75  another lettermon run holds the lock (cron overlap)"""
 
 
@@ -29,7 +30,8 @@ def cli() -> None:
     """Watch open letters: count signatures, keep their history, announce milestones."""
 
 
-for _command in (*letters.COMMANDS, *outbox.COMMANDS, *report.COMMANDS, *run.COMMANDS):
+for _command in (*letters.COMMANDS, *outbox.COMMANDS, *report.COMMANDS, *run.COMMANDS,
+                 *database.COMMANDS):
     cli.add_command(_command)
 
 
