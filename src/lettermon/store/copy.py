@@ -254,7 +254,7 @@ def copy_database(source_url: str, target_url: str, now: str, *,
     Returns the report, whose ``ok`` is false when a table differs (rolled back too).
     """
     if same_database(source_url, target_url):
-        raise CopyRefused("--from and --to name the same database: nothing to copy")
+        raise CopyRefused("the source and the target are the same database: nothing to copy")
     path = sqlite_file(source_url)
     if path is not None and not path.is_file():
         raise CopyRefused(f"no database at {path} to copy from")
@@ -262,10 +262,10 @@ def copy_database(source_url: str, target_url: str, now: str, *,
     with ExitStack() as stack:
         source = stack.enter_context(closing(open_database(source_url)))
         target = stack.enter_context(closing(open_database(target_url)))
-        for db, url in ((source, source_url), (target, target_url)):
-            _bring_to(db, url, now, migrations)
         stack.enter_context(run_lock(source, source_lock))
         stack.enter_context(run_lock(target, target_lock))
+        for db, url in ((source, source_url), (target, target_url)):
+            _bring_to(db, url, now, migrations)
         verified: list[TableCopy] = []
         try:
             with source.snapshot(), target.transaction():
@@ -279,7 +279,8 @@ def copy_database(source_url: str, target_url: str, now: str, *,
                 if not all(table.same for table in verified):
                     raise _Differs
         except _Differs:
-            log.warning("the copy differs from its source; rolled back")
+            log.info("the copy differs from its source in %s; rolled back",
+                     ", ".join(t.name for t in verified if not t.same))
         except StoreError as exc:
             raise StoreError(f"{exc}; nothing was copied: the target was left as it was"
                              ) from exc
