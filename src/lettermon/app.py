@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from lettermon.run.alerts import Alerts
     from lettermon.run.health import Health
     from lettermon.run.worker import StopRequest
+    from lettermon.store.copy import CopyProgress, CopyReport
     from lettermon.watch.crawl import Progress
     from lettermon.watch.fetch import Fetcher, HostLimits
     from lettermon.watch.poll import Poller, PollHook, PollReport
@@ -144,6 +145,22 @@ def _country_lookup() -> Callable[[str], tuple[str | None, str | None]]:
         found = normalise_country(raw)
         return found.code, found.name
     return lookup
+
+
+def copy_database(source_url: str, target_url: str, wiring: Wiring | None = None, *,
+                  progress: CopyProgress | None = None, source_lock: Path | None = None,
+                  target_lock: Path | None = None) -> CopyReport:
+    """``lettermon copy-db``: copy a whole history into an empty database and verify it.
+
+    Needs no settings: the two URLs are all it takes (and the lock files of a configured
+    database, when they are not beside it). See :func:`lettermon.store.copy.copy_database`;
+    a report whose ``ok`` is false was rolled back.
+    """
+    from lettermon.store.copy import copy_database as copy
+
+    now = clocks.iso((wiring or Wiring()).clock())
+    return copy(source_url, target_url, now, progress=progress, source_lock=source_lock,
+                target_lock=target_lock)
 
 
 class App:

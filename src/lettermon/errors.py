@@ -92,6 +92,12 @@ class NoDatabase(StoreError):
     """A command that only reads found no database (nothing was polled yet)."""
 
 
+class CopyRefused(LettermonError):
+    """A copy between databases that cannot be made as asked (the target holds a history,
+    both are the same database, the source is missing or of another schema); nothing
+    was written."""
+
+
 class Interrupted(LettermonError):
     """A shutdown was asked for mid-crawl; the poll was rolled back, nothing stored."""
 

@@ -17,8 +17,9 @@ from lettermon.cli import breakdown, db, letters, outbox, report, run
 EXIT_CODES_HELP = """\b
 Exit codes:
   0   success
-  1   a poll failed, was blocked, suspect or partial (or health is bad)
-  2   bad usage or configuration
+  1   a poll failed, was blocked, suspect or partial (or health is bad, or a
+      copy-db failed or differed)
+  2   bad usage or configuration (or copy-db refused)
   75  another lettermon run holds the lock (cron overlap)"""
 
 

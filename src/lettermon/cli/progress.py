@@ -18,16 +18,25 @@ class ProgressLine:
 
     def for_letter(self, name: str) -> Progress:
         def advance(done: int, total: int) -> None:
-            now = time.monotonic()
-            if done < total and now - self._last < self._every:
-                return
-            self._last = now
-            filled = int(self._width * done / total) if total else 0
-            bar = "#" * filled + "-" * (self._width - filled)
-            self._stream.write(f"\r\x1b[2Kreading {name}: [{bar}] page {done:,}/{total:,}")
-            self._stream.flush()
-            self._drawn = True
+            self._draw(f"reading {name}", done, total, f"page {done:,}/{total:,}")
         return advance
+
+    def for_table(self, name: str) -> Progress:
+        """A bar for copying one table's rows."""
+        def advance(done: int, total: int) -> None:
+            self._draw(f"copying {name}", done, total, f"{done:,}/{total:,} rows")
+        return advance
+
+    def _draw(self, label: str, done: int, total: int, tail: str) -> None:
+        now = time.monotonic()
+        if done < total and now - self._last < self._every:
+            return
+        self._last = now
+        filled = int(self._width * done / total) if total else 0
+        bar = "#" * filled + "-" * (self._width - filled)
+        self._stream.write(f"\r\x1b[2K{label}: [{bar}] {tail}")
+        self._stream.flush()
+        self._drawn = True
 
     def close(self) -> None:
         if self._drawn:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -114,6 +114,41 @@ class Database:
         finally:
             cursor.close()
 
+    def stream_batches(self, sql: str, params: Params = (), *, size: int = 1000
+                       ) -> Generator[list[tuple[Any, ...]], None, None]:
+        """The rows of a query in lists of at most ``size``, never all of them at once.
+
+        PostgreSQL's client cursors fetch the whole result, so there a server-side cursor
+        reads it, which needs a transaction (:meth:`snapshot` or :meth:`transaction`).
+        """
+        try:
+            if self.dialect == "postgresql":
+                self._streams += 1
+                cursor = self._conn.cursor(name=f"lettermon_batches_{self._streams}")
+            else:
+                cursor = self._conn.cursor()
+            try:
+                cursor.execute(self._sql(sql), params)
+                while rows := cursor.fetchmany(size):
+                    yield [tuple(row) for row in rows]
+            finally:
+                cursor.close()
+        except self._errors as exc:
+            raise _store_error(exc) from exc
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A consistent view for reading many tables: every read inside sees the database
+        as it was at the first one, whatever other processes commit meanwhile."""
+        self.execute("BEGIN" if self.dialect == "sqlite"
+                     else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self._depth = 1
+        try:
+            yield
+        finally:
+            self._depth = 0
+            self._rollback()  # it only read
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All or nothing: commit on success, roll back on any exception (nesting joins)."""
@@ -167,6 +202,53 @@ def _identity(path: Path | None) -> tuple[int, int] | None:
     return stat.st_dev, stat.st_ino
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of an ``sqlite://`` URL (None for PostgreSQL or an in-memory database)."""
+    if not url.startswith("sqlite://"):
+        return None
+    path_text = url.removeprefix("sqlite://").removeprefix("/")
+    return None if path_text in ("", ":memory:") else Path(path_text)
+
+
+def same_database(first: str, second: str) -> bool:
+    """Whether two URLs name the same database (an SQLite file however its path is
+    written; a PostgreSQL database by host, port and name, whoever connects)."""
+    files = sqlite_file(first), sqlite_file(second)
+    if files[0] is not None and files[1] is not None:
+        return files[0].resolve() == files[1].resolve()
+    return _postgres_identity(first) == _postgres_identity(second) is not None
+
+
+def _postgres_identity(url: str) -> tuple[str, int, str] | None:
+    from urllib.parse import unquote, urlsplit
+
+    if not url.startswith(("postgresql://", "postgres://")):
+        return None
+    parts = urlsplit(url)
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        return None
+    user = unquote(parts.username or "")
+    name = unquote(parts.path.removeprefix("/")) or user
+    return (parts.hostname or "localhost").lower(), port, name
+
+
+def redacted(url: str) -> str:
+    """The URL as it may be shown: a password in it is replaced by ``***``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = [("password=***" if item.lower().startswith("password=") else item)
+             for item in parts.query.split("&")] if parts.query else []
+    if parts.password is None and "&".join(query) == parts.query:
+        return url  # nothing to hide (and an SQLite URL keeps its slashes)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username}:***@{netloc.rsplit('@', 1)[1]}"
+    return urlunsplit(parts._replace(netloc=netloc, query="&".join(query)))
+
+
 def open_database(url: str, *, read_only: bool = False) -> Database:
     """Open ``sqlite:///relative/path``, ``sqlite:////abs/path``, ``sqlite://:memory:``
     or ``postgresql://user@host/db``.
@@ -175,7 +257,7 @@ def open_database(url: str, *, read_only: bool = False) -> Database:
     so the read-only commands work on a read-only file or file system.
     """
     if url.startswith("sqlite://"):
-        path_text = url.removeprefix("sqlite://").removeprefix("/")
+        path_text = url.removeprefix("sqlite://").removeprefix("/")  # as sqlite_file reads it
         if read_only:
             return _open_sqlite_read_only(path_text)
         return _open_sqlite(path_text)
