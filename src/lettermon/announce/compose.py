@@ -1,7 +1,8 @@
 """Writing posts: templates filled with a milestone's figures, fitted to each network.
 
-Every variable is pre-formatted text. Signatory names are hostile input: they pass
-through :mod:`lettermon.announce.sanitize` and are the first thing dropped when a post is too long.
+Numbers are numbers (:mod:`lettermon.templates` says how they are written), the rest is
+text. Signatory names are hostile input: they pass through
+:mod:`lettermon.announce.sanitize` and are the first thing dropped when a post is too long.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date, timedelta
 from lettermon.announce.textlength import fit
 from lettermon.models import PostKind
 from lettermon.settings import ChannelSettings
+from lettermon.templates import MISSING, Number, Rate, fill
 
 DEFAULT_TEMPLATE = ("{milestone} {noun} have now signed \u201c{title}\u201d.{names} "
                     "Add your name: {url}")
@@ -67,19 +69,23 @@ def join_names(names: Sequence[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def variables(figures: Figures, names: Sequence[str]) -> dict[str, str]:
+def variables(figures: Figures, names: Sequence[str]) -> dict[str, object]:
+    """Every template variable's value, of the type :data:`lettermon.templates.SAMPLE`
+    gives it at load."""
     listed = join_names(names)
     return {
         "name": figures.name,
         "title": figures.title,
         "url": figures.url,
         "noun": figures.noun,
-        "count": f"{figures.count:,}",
-        "milestone": f"{figures.milestone:,}" if figures.milestone else f"{figures.count:,}",
-        "since_last_post": f"{figures.since_last_post:,}" if figures.since_last_post else "",
+        "count": Number(figures.count),
+        "milestone": Number(figures.milestone or figures.count),
+        "since_last_post": Number(figures.since_last_post) if figures.since_last_post
+        else MISSING,
         "took": human_duration(figures.took) if figures.took else "",
-        "rate_per_day": f"{figures.rate_per_day:,.0f}" if figures.rate_per_day else "",
-        "next_milestone": f"{figures.next_milestone:,}" if figures.next_milestone else "",
+        "rate_per_day": Rate(figures.rate_per_day) if figures.rate_per_day else MISSING,
+        "next_milestone": Number(figures.next_milestone) if figures.next_milestone
+        else MISSING,
         "next_eta": figures.next_eta.strftime("%-d %B %Y") if figures.next_eta else "",
         "names": f" Among the latest: {listed}." if listed else "",
     }
@@ -90,7 +96,7 @@ def render(template: str, figures: Figures, names: Sequence[str], *, limit: int,
     """Fill ``template``; drop names one by one, then shorten, until it fits ``limit``."""
     names = list(names)
     while True:
-        text = _tidy(template.format_map(variables(figures, names)))
+        text = _tidy(fill(template, variables(figures, names)))
         if length(text) <= limit or not names:
             break
         names.pop()

@@ -40,7 +40,8 @@ class Failed(click.ClickException):
         setattr(self, "exit_code", code)  # click ends the process with it  # noqa: B010
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"lettermon: {terminal_safe(self.message)}", err=True)
+        # a config with several mistakes names each on a line of its own
+        click.echo(f"lettermon: {terminal_safe(self.message, newlines=True)}", err=True)
 
 
 @contextmanager
