@@ -141,6 +141,18 @@ def test_signatories_are_added_counted_and_listed(store: Store) -> None:
         {"name": "Mary"}, {"name": "Ada"}]
 
 
+def test_the_field_names_a_letters_rows_have(store: Store) -> None:
+    rek = letter(store)
+    assert store.signatories.field_names(rek) == []
+    first = poll(store, rek, 1, Outcome.OK, 2)
+    with store.transaction():
+        store.signatories.add(rek, [Row.of((("first", "Ada"), ("last", "Lovelace"))),
+                                    Row.of((("first", "Alan"), ("country", "UK")))],
+                              at(1), first)
+    assert store.signatories.field_names(rek) == ["first", "last", "country"]
+    assert store.signatories.field_names(letter(store, "other")) == []
+
+
 def test_a_full_crawl_reconciles_added_removed_and_duplicates(store: Store) -> None:
     rek = letter(store)
     first = poll(store, rek, 1, Outcome.OK, 4)

@@ -162,6 +162,18 @@ class App:
             raise NotFound(f"{name} has not been polled yet (run: lettermon check {name})")
         return state
 
+    def warnings(self, name: str) -> list[str]:
+        """What in the letter's config does not fit what was read (each ``name_fields``
+        entry that matches no field of its rows); empty before its first poll."""
+        from lettermon.announce.announcer import unmatched_name_fields
+
+        letter = self.settings.letter(name)
+        state = self.store.letters.get(name)
+        if state is None or not letter.name_fields:
+            return []
+        return unmatched_name_fields(letter.name_fields,
+                                     self.store.signatories.field_names(state.id))
+
     def run_lock(self) -> AbstractContextManager[None]:
         """The one-run-at-a-time lock that ``check``, ``post`` and ``run`` hold."""
         return self.store.run_lock(self.settings.lock_file)

@@ -282,6 +282,8 @@ class Settings(BaseSettings):
         defer_build=True,
     )
     channel_kinds: ClassVar[frozenset[str]] = frozenset()
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+    """The secret fields of every channel kind (``access_token``, ``app_password``...)."""
 
     database_url: str = DEFAULT_DATABASE_URL
     log_format: Literal["auto", "text", "json"] = "auto"
@@ -415,6 +417,7 @@ def settings_model(channels: Iterable[type[ChannelSettings]],
         letters=(list[letter_model], Field(default_factory=list)),  # type: ignore[valid-type]
         channels=(list[union], Field(default_factory=list)))
     model.channel_kinds = kinds
+    model.secret_fields = frozenset(f for m in channel_models for f in m.SECRETS)
     return model
 
 
@@ -450,11 +453,50 @@ def load_settings(path: Path, model: type[Settings]) -> Settings:
             data = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    _check_environment(model, data)
     try:
         settings = model(**data)
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc, model.channel_kinds, data)) from None
     return _with_channel_secrets(settings)
+
+
+# Read by lettermon itself, not by a setting.
+_OTHER_VARIABLES = frozenset({"LETTERMON_CONFIG"})
+
+
+def _check_environment(model: type[Settings], data: dict[str, Any]) -> None:
+    """Refuse a ``LETTERMON_*`` variable that sets nothing, naming the closest one that
+    does: a typo would otherwise be ignored without a word."""
+    import difflib
+
+    known = set(_OTHER_VARIABLES)
+    for name, field in model.model_fields.items():
+        known.add(f"LETTERMON_{name.upper()}")
+        table = field.annotation
+        if isinstance(table, type) and issubclass(table, BaseModel):
+            known.update(f"LETTERMON_{name.upper()}__{key.upper()}"
+                         for key in table.model_fields)
+    channels = data.get("channels")
+    for channel in channels if isinstance(channels, list) else ():
+        if isinstance(channel, dict) and isinstance(channel.get("name"), str):
+            known.update(f"LETTERMON_{_env_key(channel['name'], field)}"
+                         for field in model.secret_fields)
+    # LETTERMON_<CHANNEL>_<FIELD> of any channel, this config's or another's
+    suffixes = tuple(f"_{field.upper()}" for field in model.secret_fields)
+    problems = []
+    for variable in sorted(os.environ):
+        upper = variable.upper()
+        if not upper.startswith("LETTERMON_") or upper in known:
+            continue
+        if any(upper.endswith(s) and len(upper) > len("LETTERMON_") + len(s)
+               for s in suffixes):
+            continue
+        close = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        problems.append(f"environment: {variable} matches no setting{hint}")
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def _describe(path: Path, exc: ValidationError, union_tags: frozenset[str],

@@ -91,6 +91,11 @@ def describe_delivery(delivery: Delivery) -> str:
     return terminal_safe(line, newlines=True)
 
 
+def print_warnings(letter: str, warnings: list[str], *, err: bool = False) -> None:
+    for warning in warnings:
+        click.echo(terminal_safe(f"{letter}: warning: {warning}"), err=err)
+
+
 def _print_report(report: PollReport) -> None:
     click.echo(terminal_safe(summary(report)))
     if report.first_run:
@@ -111,11 +116,17 @@ def check(names: tuple[str, ...], config_file: str | None, fmt: str, no_post: bo
     """Poll each letter once (or the NAMES given) and show what changed."""
     with errors_to_exit_codes(), _progress_bars() as progress, \
             opened(config_file, names=names, letters_required=True, progress=progress) as app:
+
+        def show(report: PollReport) -> None:
+            _print_report(report)
+            print_warnings(report.letter, app.warnings(report.letter))
+
         reports, deliveries = app.check(
-            app.letters(names), post=not no_post,
-            on_report=_print_report if fmt == "text" else None)
+            app.letters(names), post=not no_post, on_report=show if fmt == "text" else None)
+        warnings = {r.letter: app.warnings(r.letter) for r in reports} if fmt == "json" else {}
     if fmt == "json":
-        click.echo(dumps_json([report_json(r) for r in reports], indent=2))
+        click.echo(dumps_json([{**report_json(r), "warnings": warnings[r.letter]}
+                               for r in reports], indent=2))
     else:
         for delivery in deliveries:
             click.echo(describe_delivery(delivery))

@@ -7,7 +7,7 @@ import sys
 import click
 
 from lettermon.cli.common import config_option, errors_to_exit_codes, format_option, opened
-from lettermon.cli.letters import describe_delivery
+from lettermon.cli.letters import describe_delivery, print_warnings
 from lettermon.cli.output import (
     dumps_json,
     one_line,
@@ -97,6 +97,8 @@ def post(name: str | None, config_file: str | None, fmt: str, dry_run: bool) -> 
                     click.echo(describe_delivery(delivery))
             return
         items = app.preview(letters)
+        for letter in letters:  # with JSON on standard output, warnings go to stderr
+            print_warnings(letter, app.warnings(letter), err=fmt == "json")
     if fmt == "json":
         click.echo(dumps_json([i.as_json() for i in items], indent=2))
         return

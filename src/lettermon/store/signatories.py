@@ -148,6 +148,15 @@ class Signatories:
         for row in cursor:
             yield SignatoryView(row[0], json.loads(row[1]), row[2], row[3], row[4], row[5])
 
+    def field_names(self, letter_id: int, *, sample: int = 50) -> list[str]:
+        """The field names the letter's newest rows have, in page order."""
+        names: dict[str, None] = {}
+        for (fields,) in reversed(self.db.all(
+                "SELECT fields FROM signatories WHERE letter_id = ? ORDER BY id DESC LIMIT ?",
+                (letter_id, sample))):
+            names.update(dict.fromkeys(json.loads(fields)))
+        return list(names)
+
     def recent_fields(self, letter_id: int, *, since: str | None, limit: int
                       ) -> list[dict[str, str]]:
         """The fields of the newest present signatories first seen at or after ``since``."""
