@@ -9,10 +9,15 @@ and health report; nothing classifies an error by its message. Messages never ca
 from __future__ import annotations
 
 from lettermon.models import FailureKind
+from lettermon.redact import redact
 
 
 class LettermonError(Exception):
-    """Base of every error lettermon raises on purpose."""
+    """Base of every error lettermon raises on purpose. Its message is redacted: a URL in
+    it is shown without its password (:func:`lettermon.redact.redact`)."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(redact(message))
 
 
 class ConfigError(LettermonError):

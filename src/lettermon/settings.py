@@ -322,6 +322,8 @@ class Settings(BaseSettings):
     def _known_scheme(cls, value: str) -> str:
         if not value.startswith(("sqlite://", "postgresql://", "postgres://")):
             raise ValueError("use sqlite:///PATH or postgresql://USER@HOST/DB")
+        if value.startswith("postgres"):
+            _check_postgres_url(value)
         return value
 
     @model_validator(mode="after")
@@ -377,6 +379,21 @@ def _as_text(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _as_text(item) for key, item in value.items()}
     return EnvText(value) if isinstance(value, str) else value
+
+
+def _check_postgres_url(url: str) -> None:
+    """Refuse a PostgreSQL URL the driver could not read; the message never quotes it,
+    since it may hold a password."""
+    if re.search(r"%(?![0-9A-Fa-f]{2})", url):
+        raise ValueError("a % in the URL must start an escape of two hexadecimal digits "
+                         "(write a % in a password as %25)")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError as exc:
+        detail = "the port is not a number from 0 to 65535" if "Port" in str(exc) else (
+            "a [ host address is not closed by ]" if "IPv6" in str(exc) else "malformed")
+        raise ValueError(f"not a valid PostgreSQL URL: {detail}") from None
 
 
 def _unique(section: str, names: list[str]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lettermon.errors import StoreError
+from lettermon.redact import redact, url_secrets
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,7 @@ def _open_postgres(url: str) -> Database:
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
-        # psycopg's message names host and database, never the password
-        raise StoreError(f"cannot connect to PostgreSQL: {str(exc).strip()}") from exc
+        # psycopg may quote the URL, or a part of it, when it cannot parse it
+        raise StoreError(redact(f"cannot connect to PostgreSQL: {str(exc).strip()}",
+                                *url_secrets(url))) from exc
     return Database(conn, "postgresql", errors=(psycopg.Error,))
