@@ -52,7 +52,7 @@ class Wiring:
     channel_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Keyword arguments for a channel's class, by channel name (tests)."""
     extra_hooks: tuple[PollHook, ...] = ()
-    """Run inside every poll's transaction after lettermon's own hooks."""
+    """Run inside every poll's transaction after lettermon's own hooks, each in a savepoint."""
 
     def load(self, path: Path) -> Settings:
         """Read and validate the config file with this wiring's registry."""
@@ -120,7 +120,8 @@ class App:
 
         return Poller(self.store, self.fetcher, self.wiring.registry.adapters,
                       clock=self.clock, progress=self._progress, stopping=self._stopping,
-                      hooks=(self.announcer, self.alerts, *self.wiring.extra_hooks))
+                      hooks=(self.announcer, self.alerts, *self.wiring.extra_hooks),
+                      on_hook_failure=self.alerts.after_poll_failed)
 
     @functools.cached_property
     def sender(self) -> Sender:

@@ -76,6 +76,7 @@ def report_json(report: PollReport) -> dict[str, Any]:
         "new_signatories": report.new_signatories, "pages": report.pages,
         "bytes": report.bytes, "duration_ms": int(report.duration * 1000),
         "crawl": report.crawl, "http_status": report.http_status, "error": report.error,
+        "after_poll_errors": list(report.after_poll_errors),
     }
 
 
@@ -98,13 +99,14 @@ def print_warnings(letter: str, warnings: list[str], *, err: bool = False) -> No
 
 def _print_report(report: PollReport) -> None:
     click.echo(terminal_safe(summary(report)))
-    if report.first_run:
-        return
-    for fields in report.new_signatories:
-        click.echo(f"  + {describe_fields(fields)}")
-    if report.added > len(report.new_signatories):
-        click.echo(f"  … and {report.added - len(report.new_signatories):,} more"
-                   f" (lettermon signatories {report.letter} --since 1h)")
+    if not report.first_run:
+        for fields in report.new_signatories:
+            click.echo(f"  + {describe_fields(fields)}")
+        if report.added > len(report.new_signatories):
+            click.echo(f"  … and {report.added - len(report.new_signatories):,} more"
+                       f" (lettermon signatories {report.letter} --since 1h)")
+    for error in report.after_poll_errors:
+        click.echo(terminal_safe(f"{report.letter}: the poll is stored, but after it {error}"))
 
 
 @click.command()
@@ -130,7 +132,7 @@ def check(names: tuple[str, ...], config_file: str | None, fmt: str, no_post: bo
     else:
         for delivery in deliveries:
             click.echo(describe_delivery(delivery))
-    if not all(r.ok for r in reports):
+    if not all(r.ok and not r.after_poll_errors for r in reports):
         sys.exit(EXIT_FAILED)
 
 

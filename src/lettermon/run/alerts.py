@@ -8,6 +8,7 @@ The alert names the failure's kind, as stored with the poll, never guessed from 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from lettermon.models import PostKind
 from lettermon.settings import LetterSettings, Settings
@@ -37,6 +38,13 @@ class Alerts:
             self._queue(state, letter.name, PostKind.ALERT, poll_id, record.at,
                         f"lettermon: {letter.name} has failed {self._after} polls in a row "
                         f"({kind}). Last error: {record.error or record.outcome}")
+
+    def after_poll_failed(self, letter: LetterSettings, state: LetterState, poll_id: int,
+                          at: str, errors: Sequence[str]) -> None:
+        """A step after the poll failed (the poll is stored): alert once a day per letter."""
+        self._queue_for(state.id, letter.name, PostKind.ALERT, poll_id, at,
+                        f"lettermon: {letter.name}: the poll is stored, but after it "
+                        f"{'; '.join(errors)}", scope=f"after-poll-{at[:10]}")
 
     def post_given_up(self, entry: Entry, error: str, at: str) -> None:
         """A post that will not go out is an operator's problem too (never for alerts)."""

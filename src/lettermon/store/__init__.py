@@ -42,6 +42,10 @@ class Store:
         """All or nothing: commit on success, roll back on any exception (nesting joins)."""
         return self.db.transaction()
 
+    def savepoint(self) -> AbstractContextManager[None]:
+        """Inside a transaction: a block whose writes are undone alone if it raises."""
+        return self.db.savepoint()
+
     def run_lock(self, lock_file: Path | None = None) -> AbstractContextManager[None]:
         """Hold the one-run-at-a-time lock, or raise :class:`~lettermon.errors.LockedError`."""
         return run_lock(self.db, lock_file)

@@ -93,6 +93,25 @@ class Database:
             self._rollback()
             raise
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a transaction: if the block raises, its writes are undone and the rest of
+        the transaction goes on (on PostgreSQL, an error would otherwise abort it)."""
+        if not self._depth:
+            raise StoreError("a savepoint is taken inside a transaction")
+        name = f"lettermon_{self._depth}"
+        self.execute(f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            self.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            self.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        self._depth -= 1
+        self.execute(f"RELEASE SAVEPOINT {name}")
+
     def _rollback(self) -> None:
         try:
             if self.dialect == "postgresql" or self._conn.in_transaction:
