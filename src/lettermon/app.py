@@ -200,13 +200,20 @@ class App:
         return reports, deliveries
 
     def history(self, name: str, *, limit: int | None = None) -> list[PollRecord]:
-        """Every finished poll of the letter, oldest first (the last ``limit``)."""
-        return self.store.polls.history(self.state(name).id, limit=limit)
+        """Every finished poll of the letter, oldest first (the last ``limit``); none
+        before its first poll."""
+        self.settings.letter(name)  # a clear error for a name not in the config
+        state = self.store.letters.get(name)
+        return self.store.polls.history(state.id, limit=limit) if state else []
 
     def signatories(self, name: str, *, since: str | None = None,
                     present: bool = False) -> Iterator[SignatoryView]:
-        """Signatories in the order first seen, streamed."""
-        return self.store.signatories.listing(self.state(name).id, since=since,
+        """Signatories in the order first seen, streamed; none before its first poll."""
+        self.settings.letter(name)
+        state = self.store.letters.get(name)
+        if state is None:
+            return iter(())
+        return self.store.signatories.listing(state.id, since=since,
                                               include_removed=not present)
 
     def chart(self, name: str) -> tuple[bytes, str] | None:

@@ -24,6 +24,16 @@ class ConfigError(LettermonError):
     """The configuration file, environment or secrets are invalid."""
 
 
+class MissingExtra(ConfigError):
+    """An optional part of lettermon that what was asked needs is not installed."""
+
+    def __init__(self, what: str, extra: str, library: str) -> None:
+        super().__init__(
+            f"{what} needs {library}, lettermon's optional {extra!r} extra: from lettermon's "
+            f"source tree, pip install '.[{extra}]' (or pip install {library}); the "
+            "container image includes it")
+
+
 class NotFound(LettermonError):
     """Something asked for by name or id is not there (a letter never polled, an entry)."""
 

@@ -11,9 +11,12 @@ import click
 
 from lettermon.cli.common import (
     EXIT_FAILED,
+    EXIT_USAGE,
+    Failed,
     config_option,
     errors_to_exit_codes,
     format_option,
+    level,
     opened,
     wiring,
 )
@@ -80,6 +83,13 @@ def report_json(report: PollReport) -> dict[str, Any]:
     }
 
 
+def delivery_json(delivery: Delivery) -> dict[str, Any]:
+    entry = delivery.entry
+    return {"id": entry.id, "letter": entry.letter, "channel": entry.channel,
+            "kind": entry.kind, "milestone": entry.milestone, "status": delivery.status,
+            "remote_url": delivery.remote_url, "reason": delivery.reason}
+
+
 def describe_delivery(delivery: Delivery) -> str:
     entry = delivery.entry
     what = f"{entry.kind} {entry.milestone:,}" if entry.kind == "milestone" else entry.kind
@@ -117,7 +127,8 @@ def _print_report(report: PollReport) -> None:
 def check(names: tuple[str, ...], config_file: str | None, fmt: str, no_post: bool) -> None:
     """Poll each letter once (or the NAMES given) and show what changed."""
     with errors_to_exit_codes(), _progress_bars() as progress, \
-            opened(config_file, names=names, letters_required=True, progress=progress) as app:
+            opened(config_file, names=names, letters_required=True, progress=progress,
+                   console_to_stderr=fmt == "json") as app:
 
         def show(report: PollReport) -> None:
             _print_report(report)
@@ -175,6 +186,8 @@ def history(name: str, config_file: str | None, fmt: str, limit: int | None,
         write_json_array(items, out)
     elif fmt == "csv":
         write_csv(items, POLL_KEYS, out, safe=not csv_raw)
+    elif not items:
+        click.echo(f"{name}: no polls yet (run: lettermon check {name})")
     else:
         rows = [[i["at"][:19].replace("T", " "), "" if i["count"] is None else f"{i['count']:,}",
                  str(i["outcome"]), f"+{i['added']}/-{i['removed']}", str(i["pages"]),
@@ -236,13 +249,23 @@ def _print_signatories(views: Iterator[Any], fmt: str, csv_raw: bool = False) ->
               help="How many signatory rows to show.")
 def probe(url: str, config_file: str | None, fmt: str, show: int) -> None:
     """Fetch URL and show what lettermon would read there; writes nothing."""
+    from urllib.parse import urlsplit
+
+    from lettermon.cli.logs import configure_logging
     from lettermon.settings import HttpSettings, config_path
     from lettermon.watch.probe import probe as read_page
 
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Failed(f"{url} is not a web address: give an http:// or https:// URL",
+                     EXIT_USAGE)
     with errors_to_exit_codes():
         path = config_path(config_file)
         wired = wiring()
-        http = wired.load(path).http if path.is_file() else HttpSettings()
+        settings = wired.load(path) if path.is_file() else None
+        configure_logging(settings.log_format if settings else "auto",
+                          level((settings.log_level if settings else None) or "WARNING"))
+        http = settings.http if settings else HttpSettings()
         found = read_page(url, http, wired.registry.adapters, wired.transport)
     if fmt == "json":
         click.echo(dumps_json(found.as_json(show), indent=2))

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from lettermon.cli.common import EXIT_FAILED, Failed, config_option, errors_to_exit_codes, opened
+from lettermon.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    Failed,
+    config_option,
+    errors_to_exit_codes,
+    opened,
+)
 
 
 @click.command()
@@ -14,14 +23,19 @@ from lettermon.cli.common import EXIT_FAILED, Failed, config_option, errors_to_e
               default=None, help="PNG file to write (default: NAME.png).")
 def chart(name: str, config_file: str | None, output: str | None) -> None:
     """Draw letter NAME's signature count over time as a PNG."""
+    path = Path(output or f"{name}.png")
+    if not path.parent.is_dir():  # the user's argument: a usage error, before any work
+        raise Failed(f"cannot write {path}: the folder {path.parent} does not exist",
+                     EXIT_USAGE)
     with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
         image = app.chart(name)
     if image is None:
         raise Failed(f"{name} has no successful poll yet (run: lettermon check {name})",
                      EXIT_FAILED)
-    path = output or f"{name}.png"
-    with open(path, "wb") as handle:
-        handle.write(image[0])
+    try:
+        path.write_bytes(image[0])
+    except OSError as exc:
+        raise Failed(f"cannot write {path}: {exc.strerror}", EXIT_USAGE) from None
     click.echo(f"wrote {path} ({image[1]})")
 
 

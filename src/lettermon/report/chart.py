@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from lettermon import clock
-from lettermon.errors import LettermonError
+from lettermon.errors import MissingExtra
 from lettermon.store import Store
 
 
@@ -29,7 +29,7 @@ def render_png(store: Store, letter_id: int, *, title: str) -> tuple[bytes, str]
     try:
         import matplotlib
     except ImportError:
-        raise LettermonError("charts need matplotlib: pip install 'lettermon[chart]'") from None
+        raise MissingExtra("a chart", "chart", "matplotlib") from None
 
     matplotlib.use("Agg")
     import matplotlib.dates as mdates

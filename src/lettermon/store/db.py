@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from lettermon.errors import StoreError
+from lettermon.errors import MissingExtra, StoreError
 from lettermon.redact import redact, url_secrets
 
 log = logging.getLogger(__name__)
@@ -165,9 +165,8 @@ def _open_sqlite(path_text: str) -> Database:
 def _open_postgres(url: str) -> Database:
     try:
         import psycopg
-    except ImportError as exc:
-        raise StoreError(
-            "PostgreSQL needs the psycopg package: pip install 'lettermon[postgres]'") from exc
+    except ImportError:
+        raise MissingExtra("a PostgreSQL database", "postgres", "psycopg") from None
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
