@@ -43,9 +43,12 @@ class PollFailure(LettermonError):
 
     kind = FailureKind.NETWORK
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None,
+                 kind: FailureKind | None = None) -> None:
         super().__init__(message)
         self.status = status
+        if kind is not None:
+            self.kind = kind
 
 
 class FetchError(PollFailure):

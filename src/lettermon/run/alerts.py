@@ -17,6 +17,16 @@ from lettermon.store import Entry, LetterState, PollRecord, Store
 log = logging.getLogger(__name__)
 
 
+def failure_kinds(failed: Sequence[PollRecord]) -> str:
+    """The kinds of these failed polls in words, the latest first, each once with how
+    often it came: "blocked, HTTP error ×2"."""
+    counts: dict[str, int] = {}
+    for record in reversed(failed):
+        label = record.kind.label if record.kind else str(record.outcome)
+        counts[label] = counts.get(label, 0) + 1
+    return ", ".join(label if n == 1 else f"{label} ×{n}" for label, n in counts.items())
+
+
 class Alerts:
     def __init__(self, settings: Settings, store: Store) -> None:
         self._after = settings.alerts.after_failures
@@ -27,17 +37,21 @@ class Alerts:
                    record: PollRecord) -> None:
         polls = self._store.polls
         if record.outcome.ok:
-            if polls.failing_streak(state.id, upto=poll_id - 1) >= self._after:
+            failed = polls.failing_streak(state.id, upto=poll_id - 1)
+            if failed >= self._after:
+                after = f"after {failed} failed poll{'s' if failed != 1 else ''}"
                 self._queue(state, letter.name, PostKind.RECOVERY, poll_id, record.at,
-                            f"lettermon: {letter.name} works again: "
+                            f"lettermon: {letter.name} works again {after}: "
                             f"{record.count:,} signatures." if record.count is not None
-                            else f"lettermon: {letter.name} works again.")
+                            else f"lettermon: {letter.name} works again {after}.")
             return
         if polls.failing_streak(state.id) == self._after:  # exactly the Nth: alert once
-            kind = record.kind.label if record.kind else str(record.outcome)
+            kinds = failure_kinds(polls.history(state.id, limit=self._after))
+            what = (f"{letter.name}: a poll failed" if self._after == 1 else
+                    f"{letter.name} has failed {self._after} polls in a row")
             self._queue(state, letter.name, PostKind.ALERT, poll_id, record.at,
-                        f"lettermon: {letter.name} has failed {self._after} polls in a row "
-                        f"({kind}). Last error: {record.error or record.outcome}")
+                        f"lettermon: {what} ({kinds}). Last error: "
+                        f"{record.error or record.outcome}")
 
     def after_poll_failed(self, letter: LetterSettings, state: LetterState, poll_id: int,
                           at: str, errors: Sequence[str]) -> None:

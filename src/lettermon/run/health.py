@@ -9,6 +9,7 @@ from typing import Any
 from lettermon import clock as clocks
 from lettermon.durations import format_duration
 from lettermon.models import OutboxStatus
+from lettermon.run.alerts import failure_kinds
 from lettermon.run.schedule import allowed_age
 from lettermon.settings import Settings
 from lettermon.store import Store
@@ -49,10 +50,10 @@ def check_health(settings: Settings, store: Store, now: datetime) -> Health:
         if fine:
             continue
         why = f"; last poll {last.outcome}: {last.error}" if last and last.error else ""
-        if failing and last:
-            kind = last.kind.label if last.kind else str(last.outcome)
-            health.problems.append(
-                f"{letter.name}: {streak} polls in a row failed ({kind}){why}")
+        if failing and last and state:
+            kinds = failure_kinds(store.polls.history(state.id, limit=streak))
+            failed = "1 poll failed" if streak == 1 else f"{streak} polls in a row failed"
+            health.problems.append(f"{letter.name}: {failed} ({kinds}){why}")
         elif age is None:
             health.problems.append(f"{letter.name}: no successful poll yet{why}")
         else:

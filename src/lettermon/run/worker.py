@@ -61,9 +61,10 @@ class Worker:
         try:
             report = self._poll(letter)
             log.log(logging.INFO if report.ok else logging.WARNING,
-                    "polled %s: %s, count %s (%+d), %d page(s), %d bytes, %.2fs%s",
-                    letter.name, report.outcome, report.count, report.delta or 0,
-                    report.pages, report.bytes, report.duration,
+                    "polled %s: %s, %s, %s, %d bytes, %.2fs%s",
+                    letter.name, report.outcome, _count(report),
+                    "1 page" if report.pages == 1 else f"{report.pages} pages",
+                    report.bytes, report.duration,
                     f": {report.error}" if report.error else "", extra={
                 "letter": letter.name, "event": "poll", "outcome": report.outcome,
                 "count": report.count, "delta": report.delta, "added": report.added,
@@ -114,6 +115,13 @@ class Worker:
             log.info("stopping: finishing the job in progress", extra={"event": "stop"})
             scheduler.shutdown(wait=True)
         log.info("stopped", extra={"event": "stopped"})
+
+
+def _count(report: PollReport) -> str:
+    if report.count is None:
+        return "no count"
+    change = "first poll" if report.delta is None else f"{report.delta:+d}"
+    return f"count {report.count} ({change})"
 
 
 def install_signal_handlers(stop: StopRequest) -> None:

@@ -18,7 +18,7 @@ import httpx
 
 from lettermon import __version__
 from lettermon.errors import BlockedError, FetchError
-from lettermon.models import FetchResult
+from lettermon.models import FailureKind, FetchResult
 from lettermon.retry_after import retry_after_seconds
 from lettermon.settings import HttpSettings
 
@@ -121,7 +121,8 @@ class Fetcher:
         """
         home = origin(same_origin_as or url)
         if origin(url) != home:
-            raise FetchError(f"refusing to leave the letter's site for {urlsplit(url).netloc}")
+            raise FetchError(f"refusing to leave the letter's site for {urlsplit(url).netloc}",
+                             kind=FailureKind.REFUSED_ADDRESS)
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -136,16 +137,19 @@ class Fetcher:
             if status in (301, 302, 303, 307, 308):
                 location = response_headers.get("location")
                 if not location:
-                    raise FetchError(f"HTTP {status} redirect without a Location from {url}")
+                    raise FetchError(f"HTTP {status} redirect without a Location from {url}",
+                                     status=status, kind=FailureKind.HTTP)
                 target = str(httpx.URL(url).join(location))
                 if origin(target) != home:
                     raise FetchError(
-                        f"redirected to another site ({urlsplit(target).netloc}); not following")
+                        f"redirected to another site ({urlsplit(target).netloc}); not following",
+                        kind=FailureKind.REFUSED_ADDRESS)
                 url = target
                 continue
             break
         else:
-            raise FetchError(f"more than {_MAX_REDIRECTS} redirects from {url}")
+            raise FetchError(f"more than {_MAX_REDIRECTS} redirects from {url}",
+                             kind=FailureKind.HTTP)
         elapsed = time.monotonic() - started
         if status == 304:
             return FetchResult(url, 304, b"", response_headers.get("etag") or etag,
@@ -154,7 +158,7 @@ class Fetcher:
         if looks_like_challenge(status, body):
             raise BlockedError(f"blocked by a bot challenge page (HTTP {status}) at {url}")
         if status != 200:
-            raise FetchError(f"HTTP {status} from {url}")
+            raise FetchError(f"HTTP {status} from {url}", status=status, kind=FailureKind.HTTP)
         return FetchResult(url, status, body, response_headers.get("etag"),
                            response_headers.get("last-modified"), False, elapsed, requests)
 
@@ -181,10 +185,14 @@ class Fetcher:
             if attempt > self._settings.retries or spent + wait > budget:
                 if status:
                     if status in _RETRY_STATUSES and attempt > 1:
-                        raise FetchError(f"HTTP {status} from {url} after {attempt} attempts")
+                        raise FetchError(f"HTTP {status} from {url} after {attempt} attempts",
+                                         status=status, kind=FailureKind.HTTP)
                     return status, body, response_headers, attempt
                 raise FetchError(f"cannot connect to {urlsplit(url).netloc}: "
-                                 f"{_reason(error)}") from error
+                                 f"{_reason(error)}",
+                                 kind=FailureKind.TIMEOUT if isinstance(
+                                     error, httpx.ConnectTimeout) else FailureKind.NETWORK
+                                 ) from error
             log.info("retrying %s in %.1fs (%s)", url, wait, _reason(error))
             self._sleep(wait)
 
@@ -195,13 +203,14 @@ class Fetcher:
                 length = response.headers.get("content-length")
                 if length and length.isdigit() and int(length) > cap:
                     raise FetchError(f"response from {url} is {int(length):,} bytes, "
-                                     f"over the {cap:,}-byte cap")
+                                     f"over the {cap:,}-byte cap", kind=FailureKind.TOO_LARGE)
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     if size > cap:
-                        raise FetchError(f"response from {url} is over the {cap:,}-byte cap")
+                        raise FetchError(f"response from {url} is over the {cap:,}-byte cap",
+                                         kind=FailureKind.TOO_LARGE)
                     chunks.append(chunk)
                 return response.status_code, b"".join(chunks), response.headers
         except (httpx.ConnectError, httpx.ConnectTimeout):
@@ -209,7 +218,7 @@ class Fetcher:
         except httpx.RemoteProtocolError as exc:
             raise FetchError(f"truncated or malformed response from {url}: {exc}") from exc
         except httpx.TimeoutException as exc:
-            raise FetchError(f"timed out reading {url}") from exc
+            raise FetchError(f"timed out reading {url}", kind=FailureKind.TIMEOUT) from exc
         except httpx.HTTPError as exc:
             raise FetchError(f"cannot fetch {url}: {_reason(exc)}") from exc
 
