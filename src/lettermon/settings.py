@@ -485,8 +485,6 @@ _OTHER_VARIABLES = frozenset({"LETTERMON_CONFIG"})
 def _check_environment(model: type[Settings], data: dict[str, Any]) -> None:
     """Refuse a ``LETTERMON_*`` variable that sets nothing, naming the closest one that
     does: a typo would otherwise be ignored without a word."""
-    import difflib
-
     known = set(_OTHER_VARIABLES)
     for name, field in model.model_fields.items():
         known.add(f"LETTERMON_{name.upper()}")
@@ -509,6 +507,8 @@ def _check_environment(model: type[Settings], data: dict[str, Any]) -> None:
         if any(upper.endswith(s) and len(upper) > len("LETTERMON_") + len(s)
                for s in suffixes):
             continue
+        import difflib
+
         close = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]}?" if close else ""
         problems.append(f"environment: {variable} matches no setting{hint}")
