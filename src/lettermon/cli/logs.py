@@ -58,6 +58,9 @@ def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
         if getattr(old, "_lettermon", False):
             root.removeHandler(old)
     handler._lettermon = True  # type: ignore[attr-defined]
+    # the handler filters too: a library whose logger sets its own lower level (werkzeug
+    # sets INFO) would otherwise reach it, as records propagate past the root's level
+    handler.setLevel(level)
     root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler", "urllib3", "requests_oauthlib"):
