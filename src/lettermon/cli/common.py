@@ -81,8 +81,9 @@ def format_option(*choices: str) -> Callable[[F], F]:
         return str(given)
 
     return click.option("--format", "fmt", type=click.Choice(choices), default=None,
-                        callback=choose, show_default=choices[0],
-                        help="Output format; json is a stable contract.")
+                        callback=choose,
+                        help=f"Output format (default: {choices[0]}); json is a stable "
+                             "contract.")
 
 
 class Failed(click.ClickException):
