@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 #
-# lettermon as a long-running worker.
+# lettermon as a long-running worker. Building needs BuildKit (Docker Engine 23 and later
+# use it by default; with an older engine: DOCKER_BUILDKIT=1 docker build ...).
 #
 #   docker build -t lettermon .
 #   docker run -d --name lettermon -v lettermon-data:/data lettermon
@@ -37,7 +38,9 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     done; \
     lettermon --version
 
-RUN useradd --system --no-log-init --uid 10001 --user-group \
+# The user and its group get the ids USER runs the process with, so /data belongs to it.
+RUN groupadd --system --gid 10001 lettermon \
+    && useradd --system --no-log-init --uid 10001 --gid lettermon \
         --home-dir /data --shell /usr/sbin/nologin lettermon \
     && mkdir -p /data/site /config \
     && chown lettermon:lettermon /data /data/site

@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "lettermon"
 # are siblings that know nothing of each other.
 RANKS = {
     "__init__": 0, "models": 0, "errors": 0, "clock": 0, "durations": 0, "retry_after": 0,
-    "settings": 0, "terminal": 0, "netguard": 0, "l10n": 0,
+    "settings": 0, "terminal": 0, "netguard": 0, "l10n": 0, "templates": 0, "redact": 0,
     "store": 1,
     "watch": 2, "announce": 2,
     "run": 3, "report": 3,

@@ -193,7 +193,7 @@ def test_the_chart_command(site: object, config_for: Callable[..., Path],
     config = config_for(site, letter_extra='title = "Open Letter to Amazon"')
     target = tmp_path / "out.png"
     before = run_cli("chart", "rekognition", "-o", str(target), "--config", str(config))
-    assert before.exit_code == 1 and "lettermon check creates it" in before.output
+    assert before.exit_code == 1 and "no successful poll yet" in before.output
     check(run_cli, config)
     clock.advance(days=2)  # type: ignore[attr-defined]
     grow_to(site, 1234)  # type: ignore[arg-type]

@@ -63,6 +63,144 @@ def test_bad_config_exits_2_naming_the_file_and_the_key(
     assert not (tmp_path / "data").exists()  # nothing was polled or stored
 
 
+# -- mistakes that would bite later, mid-poll, are refused when the config loads -----------
+
+SCREEN = '[[channels]]\nname = "screen"\nkind = "console"\n'
+X_CHANNEL = '[[channels]]\nname = "bird"\nkind = "x"\n'
+
+# Each config must exit 2 with a message naming every fragment listed: the key, and for a
+# channel's or letter's key the entry's name.
+REFUSED_AT_LOAD: dict[str, tuple[str, tuple[str, ...]]] = {
+    "template: an integer spec on the count": (
+        LETTER + SCREEN + 'template = "{count:>8d} people signed {title:d}"\n',
+        ("channels.0.template", "{title:d}", "'screen'")),
+    "template: attribute access": (
+        LETTER + SCREEN + 'template = "{title.__class__.__mro__}"\n',
+        ("channels.0.template", "{title.__class__.__mro__}", "'screen'")),
+    "template: indexing": (LETTER + SCREEN + 'template = "{title[99]} signed"\n',
+                           ("channels.0.template", "{title[99]}", "'screen'")),
+    "launch template: indexing": (LETTER + SCREEN + 'launch_template = "{names[0]}"\n',
+                                  ("channels.0.launch_template", "{names[0]}", "'screen'")),
+    "template: a date format on a number": (LETTER + SCREEN + 'template = "{count:%Y}"\n',
+                                            ("channels.0.template", "{count:%Y}")),
+    "template: a variable inside a format": (
+        LETTER + SCREEN + 'template = "{count:{title}}"\n',
+        ("channels.0.template", "{count:{title}}")),
+    "template: a width no post can hold": (LETTER + SCREEN + 'template = "{count:>99999}"\n',
+                                           ("channels.0.template", "{count:>99999}")),
+    "template: a count as a character": (LETTER + SCREEN + 'template = "{count:c}"\n',
+                                         ("channels.0.template", "{count:c}")),
+    "template: an unknown conversion": (LETTER + SCREEN + 'template = "{title!x}"\n',
+                                        ("channels.0.template", "{title!x}")),
+    "template: a positional field": (LETTER + SCREEN + 'template = "{} signed"\n',
+                                     ("channels.0.template", "{}")),
+    "template: an unclosed brace": (LETTER + SCREEN + 'template = "{count signed"\n',
+                                    ("channels.0.template",)),
+    "cron: not a crontab rule": (LETTER + 'cron = "every ten minutes"\n',
+                                 ("letters.0.cron", "'rekognition'")),
+    "cron: a minute out of range": (LETTER + 'cron = "61 * * * *"\n', ("letters.0.cron",)),
+    "cron: six fields": (LETTER + 'cron = "0 */10 * * * *"\n', ("letters.0.cron",)),
+    "cron and interval together": (LETTER + 'interval = "5m"\ncron = "*/10 * * * *"\n',
+                                   ("letters.0", "interval", "cron", "'rekognition'")),
+    "text for a whole number": (LETTER + 'milestones = { every = "100" }\n',
+                                ("letters.0.milestones.every",)),
+    "text among the thresholds": (LETTER + 'milestones = { at = [500, "1000"] }\n',
+                                  ("letters.0.milestones.at.1",)),
+    "text for a boolean": (LETTER + 'store_pages = "yes"\n', ("letters.0.store_pages",)),
+    "a number for a boolean": (LETTER + SCREEN + "names = 1\n", ("channels.0.names",)),
+    "a boolean for a number": (LETTER + SCREEN + "max_names = true\n",
+                               ("channels.0.max_names",)),
+    "text for a fraction": (LETTER + 'suspect_drop = "0.2"\n', ("letters.0.suspect_drop",)),
+    "a fraction for a whole number": ("[metrics]\nport = 9464.5\n" + LETTER, ("metrics.port",)),
+    "text for a number in [http]": ('[http]\nretries = "3"\n' + LETTER, ("http.retries",)),
+    "text for a boolean in [metrics]": ('[metrics]\nenabled = "true"\n' + LETTER,
+                                        ("metrics.enabled",)),
+    "text for a channel kind's boolean": (LETTER + X_CHANNEL + 'include_link = "no"\n',
+                                          ("channels.0.include_link", "'bird'")),
+    "text for a price": (LETTER + X_CHANNEL + 'monthly_spend_limit = "5"\n',
+                         ("channels.0.monthly_spend_limit",)),
+}
+
+
+@pytest.mark.parametrize(("text", "fragments"), REFUSED_AT_LOAD.values(),
+                         ids=REFUSED_AT_LOAD.keys())
+def test_a_mistake_that_would_fail_mid_poll_is_refused_at_load(
+        text: str, fragments: tuple[str, ...], tmp_path: Path,
+        run_cli: Callable[..., Result]) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(f'database_url = "sqlite:///{tmp_path}/data/x.db"\n' + text,
+                   encoding="utf-8")
+    for command in (("check",), ("run",), ("health",)):
+        result = run_cli(*command, "--config", str(cfg))
+        assert result.exit_code == 2, result.output
+        assert result.stdout == ""
+        assert str(cfg) in result.stderr
+        for fragment in fragments:
+            assert fragment in result.stderr, (fragment, result.stderr)
+        assert "Traceback" not in result.output
+        assert len(result.stderr.strip().splitlines()) <= 2, result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_every_mistake_of_a_config_is_named_on_a_line_of_its_own(
+        tmp_path: Path, run_cli: Callable[..., Result]) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(LETTER + 'cron = "often"\nstore_pages = "yes"\n', encoding="utf-8")
+    result = run_cli("check", "--config", str(cfg))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith(f"lettermon: {cfg}: letters.0.")
+    assert lines[1].startswith(f"{cfg}: letters.0.")
+    assert {"store_pages", "cron"} == {line.split("letters.0.")[1].split(":")[0]
+                                       for line in lines}
+
+
+def test_numbers_in_templates_take_format_specs(
+        site: LetterSite, config_for: Callable[..., Path],
+        run_cli: Callable[..., Result]) -> None:
+    config = config_for(site, letter_extra="milestones = { every = 1000 }", extra=(
+        SCREEN.replace('"screen"', '"plain"') + 'template = "{milestone} of {count}"\n'
+        + SCREEN + 'template = "[{milestone:>8d}] [{count:,}] [{next_milestone:_}] '
+        '[{since_last_post:>5}] [{rate_per_day:.1f}] [{title:.4}] [{milestone:06d}]"\n'))
+    result = run_cli("post", "--dry-run", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    # before the first poll: the next milestone is the first, 1,000; nothing else is known
+    assert "  1,000 of 1,000" in lines
+    # (runs of spaces in a post are collapsed to one, as an empty variable leaves them)
+    assert "  [ 1000] [1,000] [2_000] [] [] [reko] [001000]" in lines
+
+
+def test_numbers_and_booleans_from_the_environment_are_read_from_text(
+        site: LetterSite, config_for: Callable[..., Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LETTERMON_HTTP__RETRIES", "2")
+    monkeypatch.setenv("LETTERMON_HTTP__MAX_BYTES", "5000000")
+    monkeypatch.setenv("LETTERMON_METRICS__ENABLED", "true")
+    monkeypatch.setenv("LETTERMON_METRICS__PORT", "9000")
+    monkeypatch.setenv("LETTERMON_ALERTS__AFTER_FAILURES", "5")
+    settings = Wiring().load(config_for(site))
+    assert settings.http.retries == 2 and settings.http.max_bytes == 5_000_000
+    assert settings.metrics.enabled is True and settings.metrics.port == 9000
+    assert settings.alerts.after_failures == 5
+    monkeypatch.setenv("LETTERMON_METRICS__ENABLED", "false")
+    assert Wiring().load(config_for(site)).metrics.enabled is False
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("LETTERMON_HTTP__RETRIES", "two"), ("LETTERMON_HTTP__RETRIES", "2.5"),
+    ("LETTERMON_METRICS__ENABLED", "maybe")])
+def test_a_bad_number_or_boolean_from_the_environment_exits_2(
+        variable: str, value: str, site: LetterSite, config_for: Callable[..., Path],
+        monkeypatch: pytest.MonkeyPatch, run_cli: Callable[..., Result]) -> None:
+    monkeypatch.setenv(variable, value)
+    result = run_cli("check", "--config", str(config_for(site)))
+    assert result.exit_code == 2
+    assert f"(set by {variable})" in result.stderr
+    assert site.requests == []
+
+
 def test_a_bad_config_never_falls_back_to_the_default_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Callable[..., Result]) -> None:
     good = tmp_path / DEFAULT_CONFIG

@@ -280,3 +280,78 @@ def _wait_for_poll(installed: Installed, env: dict[str, str], cwd: Path,
         time.sleep(0.5)
     pytest.fail(f"no poll stored within 60 s; last history output: {last}\n"
                 + log_path.read_text(encoding="utf-8"))
+
+
+# -- the user and group the process runs as ---------------------------------------------------
+
+def _option(args: str, name: str) -> str | None:
+    found = re.search(rf"{name}[= ](\S+)", args)
+    return found.group(1) if found else None
+
+
+def test_the_lettermon_group_has_the_gid_the_process_runs_with() -> None:
+    """``USER uid:gid`` runs the process; the ``lettermon`` user and group the image creates
+    must have those very ids, so that files it owns (``/data``) belong to the process."""
+    stage = final_stage(DOCKERFILE.read_text(encoding="utf-8"))
+    (user,) = [item.args for item in stage if item.keyword == "USER"]
+    uid, _, gid = user.partition(":")
+    assert uid.isdigit() and gid.isdigit(), "USER names numeric ids (uid:gid)"
+    commands = [part.strip() for item in stage if item.keyword == "RUN"
+                for part in item.args.split("&&")]
+    groupadd = [c for c in commands if c.startswith("groupadd")]
+    useradd = [c for c in commands if c.startswith("useradd")]
+    assert len(groupadd) == 1 and groupadd[0].endswith(" lettermon"), commands
+    assert _option(groupadd[0], "--gid") == gid
+    assert len(useradd) == 1 and useradd[0].endswith(" lettermon"), commands
+    assert _option(useradd[0], "--uid") == uid
+    assert _option(useradd[0], "--gid") in (gid, "lettermon")
+    assert "--user-group" not in useradd[0]  # it would make a group with another gid
+    assert any("chown lettermon:lettermon /data" in c for c in commands)
+
+
+# -- the README's container section, as written -----------------------------------------------
+
+README = ROOT / "README.md"
+
+
+def _section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"\n### {title}\n")
+    return text[start:text.index("\n### ", start + 1)]
+
+
+def _shell_lines(block: str) -> list[str]:
+    """The block's commands, continuation lines joined."""
+    return [line for line in block.replace("\\\n", " ").splitlines() if line.strip()]
+
+
+def test_the_readme_docker_section_works_as_written() -> None:
+    section = _section("Docker")
+    [block] = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    lines = _shell_lines(block)
+    run = next(i for i, line in enumerate(lines) if line.startswith("docker run "))
+    before = " ".join(lines[:run])
+    # every file or folder of this machine the container mounts is made first: a missing
+    # one would be created by Docker as an empty directory, owned by root
+    mounts = re.findall(r"-v \"?\$PWD/([^:\"]+):", lines[run])
+    assert mounts, lines[run]
+    for source in mounts:
+        assert re.search(rf"\b(cp|mkdir|touch|install)\b[^;&|]*\b{re.escape(source)}\b",
+                         before), f"README mounts $PWD/{source} without creating it first"
+    # --env-file fails when its file is missing: optional, so not in the command to copy
+    assert "--env-file" not in lines[run]
+    assert "--env-file" in section  # and said how to add it
+    # the Dockerfile uses BuildKit-only instructions: the README says so, and how
+    dockerfile = DOCKERFILE.read_text(encoding="utf-8")
+    if re.search(r"RUN --mount|COPY --chmod|^# syntax=", dockerfile, flags=re.MULTILINE):
+        assert "BuildKit" in section and "DOCKER_BUILDKIT=1" in section
+
+
+def test_the_compose_section_says_what_to_create_first() -> None:
+    prose = re.sub(r"```.*?```", "", _section("Compose"), flags=re.DOTALL)
+    compose = (ROOT / "compose.yaml").read_text(encoding="utf-8")
+    paths = re.findall(r"(?:- |file: )\./([\w./-]+?)(?::|\s)", compose)
+    assert "lettermon.toml" in paths
+    for path in paths:  # outside the YAML itself, the README says to make each one
+        folder = path.split("/")[0] + "/" if "/" in path else path
+        assert f"./{folder}" in prose, f"the Compose section does not say to create ./{path}"

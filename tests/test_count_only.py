@@ -187,7 +187,7 @@ def test_alerts_health_and_the_chart_work_from_the_count_alone(
         clock.advance(minutes=5)
         failing = check(run_cli, path, code=1)
     assert console_posts(failing.output) == [
-        "lettermon: rekognition has failed 3 polls in a row (HTTP error). Last error: HTTP 404 "
+        "lettermon: rekognition has failed 3 polls in a row (HTTP error ×3). Last error: HTTP 404 "
         f"from {site.url('/petition')}"]
     health = run_cli("health", "--config", str(path))
     assert health.exit_code == 1 and "rekognition: 3 polls in a row failed" in health.output
@@ -195,7 +195,7 @@ def test_alerts_health_and_the_chart_work_from_the_count_alone(
     clock.advance(minutes=5)
     recovered = check(run_cli, path)
     assert console_posts(recovered.output) == [
-        "lettermon: rekognition works again: 700 signatures."]
+        "lettermon: rekognition works again after 3 failed polls: 700 signatures."]
     assert run_cli("health", "--config", str(path)).exit_code == 0
     png = tmp_path / "chart.png"
     drawn = run_cli("chart", "rekognition", "-o", str(png), "--alt", "--config", str(path))

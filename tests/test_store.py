@@ -82,6 +82,43 @@ def test_an_update_rolled_back_leaves_the_letter_as_it_was(store: Store) -> None
 
 # -- polls ---------------------------------------------------------------------------------
 
+def test_a_savepoint_undoes_only_its_own_writes(store: Store) -> None:
+    letter_id = letter(store)
+    with store.transaction():
+        store.letters.update(letter_id, title="kept")
+        with pytest.raises(RuntimeError), store.savepoint():
+            store.letters.update(letter_id, last_count=5)
+            raise RuntimeError("a poll hook failed")
+        # a driver error inside a savepoint leaves the transaction usable (on PostgreSQL
+        # any error aborts the whole transaction unless it is rolled back to a savepoint)
+        with pytest.raises(StoreError), store.savepoint():
+            store.letters.update(letter_id, present=9)
+            store.db.execute("INSERT INTO no_such_table VALUES (1)")
+        with store.savepoint(), store.savepoint():  # nested, both kept
+            store.letters.update(letter_id, per_page=25)
+    state = store.letters.lock(letter_id)
+    assert (state.title, state.last_count, state.present, state.per_page) == (
+        "kept", None, 0, 25)
+
+
+def test_a_savepoint_needs_a_transaction(store: Store) -> None:
+    with pytest.raises(StoreError, match="inside a transaction"), store.savepoint():
+        pass
+
+
+def test_a_note_is_added_to_a_polls_error(store: Store) -> None:
+    rek = letter(store)
+    ok = poll(store, rek, 1, Outcome.OK, 5)
+    failed = poll(store, rek, 2, Outcome.FAILED, None, error="HTTP 503")
+    with store.transaction():
+        store.polls.note(ok, "after the poll: Announcer failed: boom")
+        store.polls.note(failed, "after the poll: Alerts failed: bang")
+    assert [p.error for p in store.polls.history(rek)] == [
+        "after the poll: Announcer failed: boom",
+        "HTTP 503; after the poll: Alerts failed: bang"]
+    assert [p.outcome for p in store.polls.history(rek)] == [Outcome.OK, Outcome.FAILED]
+
+
 def test_poll_history_and_what_it_answers(store: Store) -> None:
     rek = letter(store)
     other = letter(store, "other")
@@ -191,6 +228,18 @@ def test_signatories_are_added_counted_and_listed(store: Store) -> None:
     assert [v.fields for v in listed] == [{"name": "Mary"}]
     assert store.signatories.recent_fields(rek, since=at(1), limit=2) == [
         {"name": "Mary"}, {"name": "Ada"}]
+
+
+def test_the_field_names_a_letters_rows_have(store: Store) -> None:
+    rek = letter(store)
+    assert store.signatories.field_names(rek) == []
+    first = poll(store, rek, 1, Outcome.OK, 2)
+    with store.transaction():
+        store.signatories.add(rek, [Row.of((("first", "Ada"), ("last", "Lovelace"))),
+                                    Row.of((("first", "Alan"), ("country", "UK")))],
+                              at(1), first)
+    assert store.signatories.field_names(rek) == ["first", "last", "country"]
+    assert store.signatories.field_names(letter(store, "other")) == []
 
 
 def test_a_full_crawl_reconciles_added_removed_and_duplicates(store: Store) -> None:

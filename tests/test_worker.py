@@ -194,7 +194,8 @@ def test_faults_raise_one_alert_and_one_recovery_notice(
     assert "rekognition" in alert and "3 polls in a row" in alert and "blocked" in alert
     unhealthy = run_cli("health", "--config", str(cfg))
     assert unhealthy.exit_code == 1
-    assert "rekognition: 4 polls in a row failed (layout changed)" in unhealthy.output
+    assert ("rekognition: 4 polls in a row failed (layout changed, blocked, HTTP error ×2)"
+            in unhealthy.output)
     letter.validators = False
     assert run_cli(*check).exit_code == 0  # recovered
     assert run_cli(*check).exit_code == 0

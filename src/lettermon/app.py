@@ -69,7 +69,7 @@ class Wiring:
     channel_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Keyword arguments for a channel's class, by channel name (tests)."""
     extra_hooks: tuple[PollHook, ...] = ()
-    """Run inside every poll's transaction after lettermon's own hooks."""
+    """Run inside every poll's transaction after lettermon's own hooks, each in a savepoint."""
 
     def load(self, path: Path) -> Settings:
         """Read and validate the config file with this wiring's registry."""
@@ -123,14 +123,8 @@ def upgrade(settings: Settings, wiring: Wiring | None = None) -> tuple[int, int]
 
 def health(settings: Settings, wiring: Wiring | None = None) -> Health:
     """``lettermon health``: read-only, and an answer even before the first poll."""
-    from lettermon.errors import NoDatabase
-    from lettermon.run.health import nothing_polled
-
-    try:
-        with open_app(settings, wiring, read_only=True) as app:
-            return app.health()
-    except NoDatabase as exc:
-        return nothing_polled(settings, str(exc))
+    with open_app(settings, wiring, read_only=True) as app:
+        return app.health()
 
 
 def _country_lookup() -> Callable[[str], tuple[str | None, str | None]]:
@@ -225,7 +219,8 @@ class App:
 
         return Poller(self.store, self.fetcher_for, self.wiring.registry.adapters,
                       clock=self.clock, progress=self._progress, stopping=self._stopping,
-                      hooks=(self.announcer, self.alerts, *self.wiring.extra_hooks))
+                      hooks=(self.announcer, self.alerts, *self.wiring.extra_hooks),
+                      on_hook_failure=self.alerts.after_poll_failed)
 
     @functools.cached_property
     def sender(self) -> Sender:
@@ -268,6 +263,18 @@ class App:
         if state is None:
             raise NotFound(f"{name} has not been polled yet (run: lettermon check {name})")
         return state
+
+    def warnings(self, name: str) -> list[str]:
+        """What in the letter's config does not fit what was read (each ``name_fields``
+        entry that matches no field of its rows); empty before its first poll."""
+        from lettermon.announce.announcer import unmatched_name_fields
+
+        letter = self.settings.letter(name)
+        state = self.store.letters.get(name)
+        if state is None or not letter.name_fields:
+            return []
+        return unmatched_name_fields(letter.name_fields,
+                                     self.store.signatories.field_names(state.id))
 
     def run_lock(self) -> AbstractContextManager[None]:
         """The one-run-at-a-time lock that ``check``, ``post`` and ``run`` hold."""
@@ -368,15 +375,21 @@ class App:
         return pruned
 
     def history(self, name: str, *, limit: int | None = None) -> list[PollRecord]:
-        """Every finished poll of the letter, oldest first (the last ``limit``)."""
-        return self.store.polls.history(self.state(name).id, limit=limit)
+        """Every finished poll of the letter, oldest first (the last ``limit``); none
+        before its first poll."""
+        self.settings.letter(name)  # a clear error for a name not in the config
+        state = self.store.letters.get(name)
+        return self.store.polls.history(state.id, limit=limit) if state else []
 
     def signatories(self, name: str, *, since: str | None = None,
                     present: bool = False) -> Iterator[SignatoryView]:
-        """Signatories in the order first seen, streamed; a ConfigError for a letter that
-        lists nobody."""
-        state = self.state(name)
-        if state.count_only or self.settings.letter(name).count_only:
+        """Signatories in the order first seen, streamed; none before its first poll, and
+        a ConfigError for a letter that lists nobody."""
+        letter = self.settings.letter(name)
+        state = self.store.letters.get(name)
+        if state is None:
+            return iter(())
+        if state.count_only or letter.count_only:
             raise ConfigError(f"{name} lists no signatories: its page gives a count only "
                               f"(see lettermon history {name})")
         return self.store.signatories.listing(state.id, since=since,

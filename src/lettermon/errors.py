@@ -9,14 +9,29 @@ and health report; nothing classifies an error by its message. Messages never ca
 from __future__ import annotations
 
 from lettermon.models import FailureKind
+from lettermon.redact import redact
 
 
 class LettermonError(Exception):
-    """Base of every error lettermon raises on purpose."""
+    """Base of every error lettermon raises on purpose. Its message is redacted: a URL in
+    it is shown without its password (:func:`lettermon.redact.redact`)."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(redact(message))
 
 
 class ConfigError(LettermonError):
     """The configuration file, environment or secrets are invalid."""
+
+
+class MissingExtra(ConfigError):
+    """An optional part of lettermon that what was asked needs is not installed."""
+
+    def __init__(self, what: str, extra: str, library: str) -> None:
+        super().__init__(
+            f"{what} needs {library}, lettermon's optional {extra!r} extra: from lettermon's "
+            f"source tree, pip install '.[{extra}]' (or pip install {library}); the "
+            "container image includes it")
 
 
 class NotFound(LettermonError):
@@ -28,9 +43,12 @@ class PollFailure(LettermonError):
 
     kind = FailureKind.NETWORK
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None,
+                 kind: FailureKind | None = None) -> None:
         super().__init__(message)
         self.status = status
+        if kind is not None:
+            self.kind = kind
 
 
 class FetchError(PollFailure):

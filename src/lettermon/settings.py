@@ -24,9 +24,13 @@ from urllib.parse import urlsplit
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     ValidationError,
     create_model,
     field_validator,
@@ -46,6 +50,46 @@ DEFAULT_DATABASE_URL = "sqlite:///data/lettermon.sqlite3"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
+class EnvText(str):
+    """A value read from an environment variable or a secret file: always text, so a
+    number or a boolean there is read from its text (``LETTERMON_HTTP__RETRIES=2``)."""
+
+    __slots__ = ()
+
+
+def _integer_from_text(value: object) -> object:
+    if isinstance(value, EnvText) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        return int(value)
+    return value
+
+
+def _real_from_text(value: object) -> object:
+    if isinstance(value, EnvText):
+        try:
+            return float(value)
+        except ValueError:
+            return str(value)
+    return value
+
+
+_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+
+
+def _boolean_from_text(value: object) -> object:
+    if isinstance(value, EnvText):
+        word = value.strip().lower()
+        return True if word in _TRUE else False if word in _FALSE else str(value)
+    return value
+
+
+# Numbers and booleans are strict in the file: "100" is not 100 and 1 is not true. From the
+# environment, where every value is text, they are read from their text.
+Integer = Annotated[StrictInt, BeforeValidator(_integer_from_text)]
+Real = Annotated[StrictFloat, BeforeValidator(_real_from_text)]
+"""A number, whole or not (an integer is accepted)."""
+Boolean = Annotated[StrictBool, BeforeValidator(_boolean_from_text)]
+
+
 class Strict(BaseModel):
     """A settings table: unknown keys are errors, values never change after loading."""
 
@@ -54,18 +98,18 @@ class Strict(BaseModel):
 
 class HttpSettings(Strict):
     timeout: Duration = 20.0
-    max_bytes: int = Field(default=10_000_000, gt=0, description="response size cap in bytes")
-    retries: int = Field(default=3, ge=0, le=10,
+    max_bytes: Integer = Field(default=10_000_000, gt=0, description="response size cap in bytes")
+    retries: Integer = Field(default=3, ge=0, le=10,
         description="retries per request (connect, 429, 5xx)")
     retry_budget: Duration = Field(default=60.0,
         description="total seconds a request may spend waiting")
-    per_host: int = Field(default=2, ge=1, le=16, description="requests in flight per host")
+    per_host: Integer = Field(default=2, ge=1, le=16, description="requests in flight per host")
     deadline: Duration | None = Field(default=None,
         description="most time one request may take, redirects and retries included; "
                     "default 3 x timeout")
     poll_deadline: Duration = Field(default=600.0,
         description="most time one poll may take, all its pages included")
-    allow_private: bool = Field(default=True,
+    allow_private: Boolean = Field(default=True,
         description="connect to loopback and private addresses (link-local never)")
     contact_url: str = Field(
         default="https://github.com/lettermon/lettermon",
@@ -97,11 +141,11 @@ def _check_locale(value: str | None) -> str | None:
 
 
 class MilestoneSettings(Strict):
-    every: int | None = Field(default=None, gt=0, description="announce each multiple of this")
-    at: list[int] = Field(default_factory=list, description="explicit thresholds")
-    launch: bool = Field(default=False,
+    every: Integer | None = Field(default=None, gt=0, description="announce each multiple of this")
+    at: list[Integer] = Field(default_factory=list, description="explicit thresholds")
+    launch: Boolean = Field(default=False,
         description="post once on the letter's first successful poll")
-    confirm_polls: int = Field(default=1, ge=1, le=10,
+    confirm_polls: Integer = Field(default=1, ge=1, le=10,
         description="successful polls that must agree")
     announce: Literal["highest", "all"] = Field(
         default="highest", description="when a poll jumps several milestones")
@@ -143,15 +187,15 @@ class LetterSettings(Strict):
         description='"auto" (recognise the page), or the kind of a source adapter')
     order: Literal["auto", "newest_first", "oldest_first"] = "auto"
     full_crawl_every: Duration = 86400.0
-    suspect_drop: float = Field(
+    suspect_drop: Real = Field(
         default=0.2, gt=0, le=1, description="a fall of this fraction of the count is suspect")
-    hold_drop: float = Field(
+    hold_drop: Real = Field(
         default=0.5, gt=0, le=1,
         description="a fall of more than this fraction waits for `lettermon accept`")
-    store_pages: bool = Field(default=True, description="keep each distinct page, compressed")
+    store_pages: Boolean = Field(default=True, description="keep each distinct page, compressed")
     keep_pages: Duration = Field(default=90 * 86400.0,
         description="stored pages older than this are let go")
-    failed_pages: int = Field(default=3, ge=0, le=100,
+    failed_pages: Integer = Field(default=3, ge=0, le=100,
         description="keep the first page of this many of the latest failed polls")
     interval: Duration = 300.0
     cron: str | None = None
@@ -170,6 +214,30 @@ class LetterSettings(Strict):
     # One optional table per source adapter that takes settings ([letters.css], ...) is
     # added by :func:`settings_model`, named by the adapter's kind.
     model_config = ConfigDict(defer_build=True)
+
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from datetime import UTC, datetime
+
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            trigger = CronTrigger.from_crontab(value, timezone=UTC)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"not a crontab rule of five fields (minute hour day month "
+                             f"weekday, in UTC), such as \"*/10 * * * *\": {exc}") from None
+        if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+            raise ValueError("this crontab rule never fires")
+        return value
+
+    @model_validator(mode="after")
+    def _interval_or_cron(self) -> LetterSettings:
+        if self.cron is not None and "interval" in self.model_fields_set:
+            raise ValueError("set interval or cron, not both: cron would decide alone")
+        return self
 
     def source_settings(self, kind: str) -> BaseModel | None:
         """The ``[letters.<kind>]`` table of this letter, if the adapter has one."""
@@ -235,25 +303,11 @@ class QuietHours(Strict):
         return value
 
 
-TEMPLATE_VARIABLES = frozenset({
-    "name", "title", "url", "noun", "count", "milestone", "since_last_post", "took",
-    "rate_per_day", "next_milestone", "next_eta", "names",
-})
-
-
 def _check_template(value: str | None) -> str | None:
-    if value is None:
-        return value
-    import string
+    if value is not None:
+        from lettermon.templates import check
 
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
-    except ValueError as exc:
-        raise ValueError(f"template is not valid: {exc}") from exc
-    for name in fields:
-        if name.split(".")[0].split("[")[0] not in TEMPLATE_VARIABLES:
-            known = ", ".join(sorted(TEMPLATE_VARIABLES))
-            raise ValueError(f"template uses unknown variable {{{name}}} (known: {known})")
+        check(value)
     return value
 
 
@@ -273,14 +327,14 @@ class ChannelSettings(Strict):
     launch_template: str | None = Field(default=None, description="launch post template")
     final_template: str | None = Field(default=None,
         description="the post when a letter closes (milestones.final = true)")
-    names: bool = Field(default=False, description="include a few new signatories' names")
-    max_names: int = Field(default=3, ge=0, le=10)
-    name_max_length: int = Field(default=40, ge=5, le=200)
+    names: Boolean = Field(default=False, description="include a few new signatories' names")
+    max_names: Integer = Field(default=3, ge=0, le=10)
+    name_max_length: Integer = Field(default=40, ge=5, le=200)
     blocklist: list[str] = Field(default_factory=list, description="words that drop a name")
-    image: bool = Field(default=False, description="attach a chart of the count")
-    daily_cap: int = Field(default=10, ge=1, description="posts per rolling 24 hours")
+    image: Boolean = Field(default=False, description="attach a chart of the count")
+    daily_cap: Integer = Field(default=10, ge=1, description="posts per rolling 24 hours")
     quiet_hours: QuietHours | None = None
-    operator: bool = Field(default=False, description="receives operator alerts, not milestones")
+    operator: Boolean = Field(default=False, description="receives operator alerts, not milestones")
     language: str | None = None
     locale: str | None = Field(default=None, description="overrides the letter's locale")
 
@@ -295,14 +349,14 @@ class ChannelSettings(Strict):
 
 
 class AlertSettings(Strict):
-    after_failures: int = Field(default=3, ge=1,
+    after_failures: Integer = Field(default=3, ge=1,
         description="failed polls in a row before an alert")
 
 
 class MetricsSettings(Strict):
-    enabled: bool = False
+    enabled: Boolean = False
     host: str = "127.0.0.1"
-    port: int = Field(default=9464, ge=0, le=65535)
+    port: Integer = Field(default=9464, ge=0, le=65535)
 
 
 class WorkerSettings(Strict):
@@ -336,6 +390,8 @@ class Settings(BaseSettings):
         defer_build=True,
     )
     channel_kinds: ClassVar[frozenset[str]] = frozenset()
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+    """The secret fields of every channel kind (``access_token``, ``app_password``...)."""
 
     database_url: str = DEFAULT_DATABASE_URL
     log_format: Literal["auto", "text", "json"] = "auto"
@@ -363,12 +419,13 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # ``init_settings`` carries the TOML file's content (see load_settings): lowest.
-        sources: list[PydanticBaseSettingsSource] = [env_settings]
+        sources: list[PydanticBaseSettingsSource] = [_AsText(env_settings)]
         secrets_dir = os.environ.get("LETTERMON_SECRETS_DIR", "/run/secrets")
         if Path(secrets_dir).is_dir():
             from pydantic_settings import SecretsSettingsSource
 
-            sources.append(SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir))
+            sources.append(_AsText(SecretsSettingsSource(settings_cls,
+                                                         secrets_dir=secrets_dir)))
         sources.append(init_settings)
         return tuple(sources)
 
@@ -422,6 +479,8 @@ class Settings(BaseSettings):
     def _known_scheme(cls, value: str) -> str:
         if not value.startswith(("sqlite://", "postgresql://", "postgres://")):
             raise ValueError("use sqlite:///PATH or postgresql://USER@HOST/DB")
+        if value.startswith("postgres"):
+            _check_postgres_url(value)
         return value
 
     @model_validator(mode="after")
@@ -491,6 +550,43 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+class _AsText(PydanticBaseSettingsSource):
+    """Another source's values, each text value marked :class:`EnvText` (tables are
+    walked; a list, given as JSON, keeps the types JSON gave it)."""
+
+    def __init__(self, source: PydanticBaseSettingsSource) -> None:
+        super().__init__(source.settings_cls)
+        self._source = source
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._source.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        marked: dict[str, Any] = _as_text(self._source())
+        return marked
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _as_text(item) for key, item in value.items()}
+    return EnvText(value) if isinstance(value, str) else value
+
+
+def _check_postgres_url(url: str) -> None:
+    """Refuse a PostgreSQL URL the driver could not read; the message never quotes it,
+    since it may hold a password."""
+    if re.search(r"%(?![0-9A-Fa-f]{2})", url):
+        raise ValueError("a % in the URL must start an escape of two hexadecimal digits "
+                         "(write a % in a password as %25)")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError as exc:
+        detail = "the port is not a number from 0 to 65535" if "Port" in str(exc) else (
+            "a [ host address is not closed by ]" if "IPv6" in str(exc) else "malformed")
+        raise ValueError(f"not a valid PostgreSQL URL: {detail}") from None
+
+
 def _unique(section: str, names: list[str]) -> None:
     seen: set[str] = set()
     for i, name in enumerate(names):
@@ -537,6 +633,7 @@ def settings_model(channels: Iterable[type[ChannelSettings]],
         letters=(list[letter_model], Field(default_factory=list)),  # type: ignore[valid-type]
         channels=(list[union], Field(default_factory=list)))
     model.channel_kinds = kinds
+    model.secret_fields = frozenset(f for m in channel_models for f in m.SECRETS)
     return model
 
 
@@ -578,14 +675,54 @@ def load_settings(path: Path, model: type[Settings]) -> Settings:
             data = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    _check_environment(model, data)
     try:
         settings = model(**data)
     except ValidationError as exc:
-        raise ConfigError(_describe(path, exc, model.channel_kinds)) from None
+        raise ConfigError(_describe(path, exc, model.channel_kinds, data)) from None
     return _with_channel_secrets(settings)
 
 
-def _describe(path: Path, exc: ValidationError, union_tags: frozenset[str]) -> str:
+# Read by lettermon itself, not by a setting.
+_OTHER_VARIABLES = frozenset({"LETTERMON_CONFIG"})
+
+
+def _check_environment(model: type[Settings], data: dict[str, Any]) -> None:
+    """Refuse a ``LETTERMON_*`` variable that sets nothing, naming the closest one that
+    does: a typo would otherwise be ignored without a word."""
+    known = set(_OTHER_VARIABLES)
+    for name, field in model.model_fields.items():
+        known.add(f"LETTERMON_{name.upper()}")
+        table = field.annotation
+        if isinstance(table, type) and issubclass(table, BaseModel):
+            known.update(f"LETTERMON_{name.upper()}__{key.upper()}"
+                         for key in table.model_fields)
+    channels = data.get("channels")
+    for channel in channels if isinstance(channels, list) else ():
+        if isinstance(channel, dict) and isinstance(channel.get("name"), str):
+            known.update(f"LETTERMON_{_env_key(channel['name'], field)}"
+                         for field in model.secret_fields)
+    # LETTERMON_<CHANNEL>_<FIELD> of any channel, this config's or another's
+    suffixes = tuple(f"_{field.upper()}" for field in model.secret_fields)
+    problems = []
+    for variable in sorted(os.environ):
+        upper = variable.upper()
+        if not upper.startswith("LETTERMON_") or upper in known:
+            continue
+        if any(upper.endswith(s) and len(upper) > len("LETTERMON_") + len(s)
+               for s in suffixes):
+            continue
+        import difflib
+
+        close = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        problems.append(f"environment: {variable} matches no setting{hint}")
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def _describe(path: Path, exc: ValidationError, union_tags: frozenset[str],
+              data: dict[str, Any]) -> str:
     lines = []
     for error in exc.errors(include_url=False, include_input=False):
         loc = [str(p) for p in error["loc"] if p not in union_tags]
@@ -593,11 +730,31 @@ def _describe(path: Path, exc: ValidationError, union_tags: frozenset[str]) -> s
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = "unknown key"
-        env = "LETTERMON_" + "__".join(loc).upper()
-        if loc and env in os.environ:  # the value came from the environment, not the file
+        env = next((v for v in _env_names(loc) if v in os.environ), None)
+        entry = _entry_name(data, error["loc"])
+        if env:  # the value came from the environment, not the file
             key += f" (set by {env})"
+        elif entry:
+            message += f" (in {entry})"
         lines.append(f"{path}: {key or '(top level)'}: {message}")
     return "\n".join(lines)
+
+
+def _env_names(loc: list[str]) -> list[str]:
+    """The variables that can set the value at ``loc`` (the whole table's, then its key's)."""
+    return [f"LETTERMON_{'__'.join(loc[:n]).upper()}" for n in range(1, len(loc) + 1)][::-1]
+
+
+def _entry_name(data: dict[str, Any], loc: tuple[int | str, ...]) -> str | None:
+    """'letter "NAME"' or 'channel "NAME"' for an error inside a [[letters]] or [[channels]]
+    entry of the file, so the message names the entry and not only its position."""
+    if len(loc) < 2 or loc[0] not in ("letters", "channels") or not isinstance(loc[1], int):
+        return None
+    entries = data.get(str(loc[0]))
+    if not isinstance(entries, list) or loc[1] >= len(entries):
+        return None
+    name = entries[loc[1]].get("name") if isinstance(entries[loc[1]], dict) else None
+    return f"{str(loc[0])[:-1]} {name!r}" if isinstance(name, str) else None
 
 
 def _env_key(channel: str, field: str) -> str:

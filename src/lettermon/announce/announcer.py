@@ -28,6 +28,16 @@ def name_of(fields: dict[str, str], name_fields: Sequence[str]) -> str:
     return " ".join(fields.get(k, "") for k in keys if fields.get(k))
 
 
+def unmatched_name_fields(name_fields: Sequence[str], fields: Sequence[str]) -> list[str]:
+    """A warning for each ``name_fields`` entry that none of ``fields`` (the fields the
+    letter's rows have) is: that part of every name would vanish from posts."""
+    if not fields:
+        return []  # nothing read yet: nothing to compare with
+    have = ", ".join(fields)
+    return [f"name_fields entry {entry!r} matches no field of the letter's rows "
+            f"(they have: {have})" for entry in name_fields if entry not in fields]
+
+
 class Announcer:
     """The poll hook that records milestones and queues one post per channel."""
 

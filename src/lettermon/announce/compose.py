@@ -1,7 +1,8 @@
 """Writing posts: templates filled with a milestone's figures, fitted to each network.
 
-Every variable is pre-formatted text. Signatory names are hostile input: they pass
-through :mod:`lettermon.announce.sanitize` and are the first thing dropped when a post is too long.
+Numbers are numbers (:mod:`lettermon.templates` says how they are written), the rest is
+text. Signatory names are hostile input: they pass through
+:mod:`lettermon.announce.sanitize` and are the first thing dropped when a post is too long.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from lettermon import l10n
 from lettermon.announce.textlength import fit
 from lettermon.models import PostKind
 from lettermon.settings import ChannelSettings
+from lettermon.templates import MISSING, Number, Rate, fill
 
 DEFAULT_TEMPLATE = ("{milestone} {noun} have now signed \u201c{title}\u201d.{names} "
                     "Add your name: {url}")
@@ -132,23 +134,25 @@ def join_names(names: Sequence[str], locale: str | None = None) -> str:
 
 
 def variables(figures: Figures, names: Sequence[str],
-              locale: str | None = None) -> dict[str, str]:
-    """Every template variable as text, numbers and dates written for ``locale``."""
-    def num(value: float | None, default: str = "") -> str:
-        return l10n.number(value, locale) if value else default
-
+              locale: str | None = None) -> dict[str, object]:
+    """Every template variable's value, of the type :data:`lettermon.templates.SAMPLE`
+    gives it at load; numbers and dates written for ``locale`` unless a template formats
+    them itself."""
     listed = join_names(names, locale)
     return {
         "name": figures.name,
         "title": figures.title,
         "url": figures.url,
         "noun": figures.noun,
-        "count": l10n.number(figures.count, locale),
-        "milestone": num(figures.milestone) or l10n.number(figures.count, locale),
-        "since_last_post": num(figures.since_last_post),
+        "count": Number(figures.count, locale),
+        "milestone": Number(figures.milestone or figures.count, locale),
+        "since_last_post": Number(figures.since_last_post, locale) if figures.since_last_post
+        else MISSING,
         "took": human_duration(figures.took, locale) if figures.took else "",
-        "rate_per_day": num(figures.rate_per_day),
-        "next_milestone": num(figures.next_milestone),
+        "rate_per_day": Rate(figures.rate_per_day, locale) if figures.rate_per_day
+        else MISSING,
+        "next_milestone": Number(figures.next_milestone, locale) if figures.next_milestone
+        else MISSING,
         "next_eta": l10n.long_date(figures.next_eta, locale) if figures.next_eta else "",
         "names": wording(locale).names.format(list=listed) if listed else "",
     }
@@ -159,7 +163,7 @@ def render(template: str, figures: Figures, names: Sequence[str], *, limit: int,
     """Fill ``template``; drop names one by one, then shorten, until it fits ``limit``."""
     names = list(names)
     while True:
-        text = _tidy(template.format_map(variables(figures, names, locale)))
+        text = _tidy(fill(template, variables(figures, names, locale)))
         if length(text) <= limit or not names:
             break
         names.pop()

@@ -187,7 +187,8 @@ class Sender:
                             remote_id=posted.remote_id, remote_url=posted.remote_url,
                             sent_at=clocks.iso(self._now()), error=None, cost=cost,
                             next_attempt_at=None)
-        log.info("posted %s to %s: %s", entry.kind, entry.channel, posted.remote_url or "",
+        log.info("posted %s to %s%s", entry.kind, entry.channel,
+                 f": {posted.remote_url}" if posted.remote_url else "",
                  extra={"letter": entry.letter, "event": "posted", "channel": entry.channel})
         return Delivery(entry, DeliveryStatus.SENT, posted.remote_url)
 

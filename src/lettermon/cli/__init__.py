@@ -13,6 +13,7 @@ import click
 
 from lettermon import __version__
 from lettermon.cli import breakdown, db, letters, outbox, report, run
+from lettermon.cli.common import global_options
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -26,8 +27,12 @@ Exit codes:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]},
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="lettermon")
+@global_options
 def cli() -> None:
-    """Watch open letters: count signatures, keep their history, announce milestones."""
+    """Watch open letters: count signatures, keep their history, announce milestones.
+
+    --config, --format and -v go before the command or after it.
+    """
 
 
 for _command in (*letters.COMMANDS, *breakdown.COMMANDS, *outbox.COMMANDS, *report.COMMANDS,

@@ -12,10 +12,12 @@ import click
 from lettermon.cli.common import (
     EXIT_FAILED,
     EXIT_LOCKED,
+    EXIT_USAGE,
     Failed,
     config_option,
     errors_to_exit_codes,
     format_option,
+    level,
     opened,
     wiring,
 )
@@ -88,7 +90,15 @@ def report_json(report: PollReport) -> dict[str, Any]:
         "bytes": report.bytes, "duration_ms": int(report.duration * 1000),
         "crawl": report.crawl, "http_status": report.http_status, "error": report.error,
         "state": report.state, "closed": report.closed,
+        "after_poll_errors": list(report.after_poll_errors),
     }
+
+
+def delivery_json(delivery: Delivery) -> dict[str, Any]:
+    entry = delivery.entry
+    return {"id": entry.id, "letter": entry.letter, "channel": entry.channel,
+            "kind": entry.kind, "milestone": entry.milestone, "status": delivery.status,
+            "remote_url": delivery.remote_url, "reason": delivery.reason}
 
 
 def describe_delivery(delivery: Delivery) -> str:
@@ -103,15 +113,21 @@ def describe_delivery(delivery: Delivery) -> str:
     return terminal_safe(line, newlines=True)
 
 
+def print_warnings(letter: str, warnings: list[str], *, err: bool = False) -> None:
+    for warning in warnings:
+        click.echo(terminal_safe(f"{letter}: warning: {warning}"), err=err)
+
+
 def _print_report(report: PollReport) -> None:
     click.echo(terminal_safe(summary(report)))
-    if report.first_run:
-        return
-    for fields in report.new_signatories:
-        click.echo(f"  + {describe_fields(fields)}")
-    if report.added > len(report.new_signatories):
-        click.echo(f"  … and {report.added - len(report.new_signatories):,} more"
-                   f" (lettermon signatories {report.letter} --since 1h)")
+    if not report.first_run:
+        for fields in report.new_signatories:
+            click.echo(f"  + {describe_fields(fields)}")
+        if report.added > len(report.new_signatories):
+            click.echo(f"  … and {report.added - len(report.new_signatories):,} more"
+                       f" (lettermon signatories {report.letter} --since 1h)")
+    for error in report.after_poll_errors:
+        click.echo(terminal_safe(f"{report.letter}: the poll is stored, but after it {error}"))
 
 
 def _print_closed(letter: LetterSettings) -> None:
@@ -129,20 +145,29 @@ def check(names: tuple[str, ...], config_file: str | None, fmt: str, no_post: bo
 
     A closed letter is polled only when named."""
     with errors_to_exit_codes(), _progress_bars() as progress, \
-            opened(config_file, names=names, letters_required=True, progress=progress) as app:
+            opened(config_file, names=names, letters_required=True, progress=progress,
+                   console_to_stderr=fmt == "json") as app:
+
+        def show(report: PollReport) -> None:
+            _print_report(report)
+            print_warnings(report.letter, app.warnings(report.letter))
+
         checked = app.check(app.letters(names), post=not no_post,
-                            on_report=_print_report if fmt == "text" else None,
+                            on_report=show if fmt == "text" else None,
                             skip_closed=not names,
                             on_closed=_print_closed if fmt == "text" else None)
+        warnings = ({r.letter: app.warnings(r.letter) for r in checked.reports}
+                    if fmt == "json" else {})
     if fmt == "json":
-        click.echo(dumps_json([report_json(r) for r in checked.reports], indent=2))
+        click.echo(dumps_json([{**report_json(r), "warnings": warnings[r.letter]}
+                               for r in checked.reports], indent=2))
     else:
         for delivery in checked.deliveries:
             click.echo(describe_delivery(delivery))
     for name, holder in checked.busy:
         click.echo(terminal_safe(f"lettermon: {name} is being polled by {holder}; "
                                  "left to it"), err=True)
-    if not all(r.ok for r in checked.reports):
+    if not all(r.ok and not r.after_poll_errors for r in checked.reports):
         sys.exit(EXIT_FAILED)
     if checked.busy:
         sys.exit(EXIT_LOCKED)
@@ -188,6 +213,8 @@ def history(name: str, config_file: str | None, fmt: str, limit: int | None,
         write_json_array(items, out)
     elif fmt == "csv":
         write_csv(items, POLL_KEYS, out, safe=not csv_raw)
+    elif not items:
+        click.echo(f"{name}: no polls yet (run: lettermon check {name})")
     else:
         rows = [[i["at"][:19].replace("T", " "), "" if i["count"] is None else f"{i['count']:,}",
                  str(i["outcome"]), f"+{i['added']}/-{i['removed']}", str(i["pages"]),
@@ -281,13 +308,23 @@ def _print_breakdown(found: Any, fmt: str, csv_raw: bool) -> None:
               help="How many signatory rows to show.")
 def probe(url: str, config_file: str | None, fmt: str, show: int) -> None:
     """Fetch URL and show what lettermon would read there; writes nothing."""
+    from urllib.parse import urlsplit
+
+    from lettermon.cli.logs import configure_logging
     from lettermon.settings import HttpSettings, config_path
     from lettermon.watch.probe import probe as read_page
 
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Failed(f"{url} is not a web address: give an http:// or https:// URL",
+                     EXIT_USAGE)
     with errors_to_exit_codes():
         path = config_path(config_file)
         wired = wiring()
-        http = wired.load(path).http if path.is_file() else HttpSettings()
+        settings = wired.load(path) if path.is_file() else None
+        configure_logging(settings.log_format if settings else "auto",
+                          level((settings.log_level if settings else None) or "WARNING"))
+        http = settings.http if settings else HttpSettings()
         found = read_page(url, http, wired.registry.adapters, wired.transport)
     if fmt == "json":
         click.echo(dumps_json(found.as_json(show), indent=2))

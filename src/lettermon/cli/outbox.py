@@ -7,7 +7,7 @@ import sys
 import click
 
 from lettermon.cli.common import config_option, errors_to_exit_codes, format_option, opened
-from lettermon.cli.letters import describe_delivery
+from lettermon.cli.letters import delivery_json, describe_delivery, print_warnings
 from lettermon.cli.output import (
     dumps_json,
     one_line,
@@ -89,14 +89,22 @@ def outbox_cancel(entry_id: int, config_file: str | None) -> None:
               help="Show what would go out now, with its counted length; send nothing.")
 def post(name: str | None, config_file: str | None, fmt: str, dry_run: bool) -> None:
     """Send the posts that are due now (of letter NAME only, if given)."""
-    with errors_to_exit_codes(), opened(config_file, names=[name]) as app:
+    with errors_to_exit_codes(), opened(config_file, names=[name],
+                                        console_to_stderr=fmt == "json") as app:
         letters = [letter.name for letter in app.letters([name] if name else [])]
         if not dry_run:
             with app.run_lock():
-                for delivery in app.send_due(letters):
-                    click.echo(describe_delivery(delivery))
+                deliveries = app.send_due(letters)
+            if fmt == "json":
+                click.echo(dumps_json([delivery_json(d) for d in deliveries], indent=2))
+            for delivery in deliveries if fmt == "text" else ():
+                click.echo(describe_delivery(delivery))
+            if fmt == "text" and not deliveries:
+                click.echo("nothing is due")
             return
         items = app.preview(letters)
+        for letter in letters:  # with JSON on standard output, warnings go to stderr
+            print_warnings(letter, app.warnings(letter), err=fmt == "json")
     if fmt == "json":
         click.echo(dumps_json([i.as_json() for i in items], indent=2))
         return

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from lettermon.cli.common import EXIT_FAILED, Failed, config_option, errors_to_exit_codes, opened
+from lettermon.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    Failed,
+    config_option,
+    errors_to_exit_codes,
+    opened,
+)
 from lettermon.cli.output import dumps_json, terminal_safe, write_csv, write_json_array
 
 if TYPE_CHECKING:
@@ -66,6 +73,9 @@ def chart(name: str, config_file: str | None, output: str | None, since: str | N
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg"):
         raise click.BadParameter("the file must end in .png or .svg", param_hint="--output")
+    if not path.parent.is_dir():  # the user's argument: a usage error, before any work
+        raise Failed(f"cannot write {path}: the folder {path.parent} does not exist",
+                     EXIT_USAGE)
     with errors_to_exit_codes(), opened(config_file, names=[name], read_only=True) as app:
         drawn = app.chart(name, fmt="png" if fmt == "png" else "svg", size=size,
                           since=since_iso(app, since))
@@ -73,7 +83,10 @@ def chart(name: str, config_file: str | None, output: str | None, since: str | N
         raise Failed(f"{name} has no successful poll yet"
                      f"{' in that time' if since else ''} (run: lettermon check {name})",
                      EXIT_FAILED)
-    path.write_bytes(drawn.image)
+    try:
+        path.write_bytes(drawn.image)
+    except OSError as exc:
+        raise Failed(f"cannot write {path}: {exc.strerror}", EXIT_USAGE) from None
     if show_alt:
         click.echo(terminal_safe(drawn.alt))
     else:

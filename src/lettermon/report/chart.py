@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from lettermon import clock, l10n
-from lettermon.errors import LettermonError
+from lettermon.errors import MissingExtra
 from lettermon.store import Store
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def render(data: Series, *, title: str, fmt: Format = "png",
     try:
         import matplotlib
     except ImportError:
-        raise LettermonError("charts need matplotlib: pip install 'lettermon[chart]'") from None
+        raise MissingExtra("a chart", "chart", "matplotlib") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

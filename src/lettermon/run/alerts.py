@@ -8,7 +8,7 @@ The alert names the failure's kind, as stored with the poll, never guessed from 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from lettermon import l10n
 from lettermon.models import PostKind
@@ -16,6 +16,16 @@ from lettermon.settings import LetterSettings, Settings
 from lettermon.store import Entry, LetterState, PollRecord, Store
 
 log = logging.getLogger(__name__)
+
+
+def failure_kinds(failed: Sequence[PollRecord]) -> str:
+    """The kinds of these failed polls in words, the latest first, each once with how
+    often it came: "blocked, HTTP error ×2"."""
+    counts: dict[str, int] = {}
+    for record in reversed(failed):
+        label = record.kind.label if record.kind else str(record.outcome)
+        counts[label] = counts.get(label, 0) + 1
+    return ", ".join(label if n == 1 else f"{label} ×{n}" for label, n in counts.items())
 
 
 class Alerts:
@@ -29,19 +39,29 @@ class Alerts:
                    record: PollRecord) -> None:
         polls = self._store.polls
         if record.outcome.ok:
-            if polls.failing_streak(state.id, upto=poll_id - 1) >= self._after:
+            failed = polls.failing_streak(state.id, upto=poll_id - 1)
+            if failed >= self._after:
+                after = f"after {failed} failed poll{'s' if failed != 1 else ''}"
                 count = record.count
                 self._queue(state, letter.name, PostKind.RECOVERY, poll_id, record.at,
-                            lambda locale: f"lettermon: {letter.name} works again: "
+                            lambda locale: f"lettermon: {letter.name} works again {after}: "
                             f"{l10n.number(count, locale)} signatures." if count is not None
-                            else f"lettermon: {letter.name} works again.")
+                            else f"lettermon: {letter.name} works again {after}.")
             return
         if polls.failing_streak(state.id) == self._after:  # exactly the Nth: alert once
-            kind = record.kind.label if record.kind else str(record.outcome)
+            kinds = failure_kinds(polls.history(state.id, limit=self._after))
+            what = (f"{letter.name}: a poll failed" if self._after == 1 else
+                    f"{letter.name} has failed {self._after} polls in a row")
             self._queue(state, letter.name, PostKind.ALERT, poll_id, record.at,
-                        lambda locale: f"lettermon: {letter.name} has failed "
-                        f"{l10n.number(self._after, locale)} polls in a row ({kind}). "
-                        f"Last error: {record.error or record.outcome}")
+                        lambda locale: f"lettermon: {what} ({kinds}). Last error: "
+                        f"{record.error or record.outcome}")
+
+    def after_poll_failed(self, letter: LetterSettings, state: LetterState, poll_id: int,
+                          at: str, errors: Sequence[str]) -> None:
+        """A step after the poll failed (the poll is stored): alert once a day per letter."""
+        self._queue_for(state.id, letter.name, PostKind.ALERT, poll_id, at,
+                        lambda locale: f"lettermon: {letter.name}: the poll is stored, but "
+                        f"after it {'; '.join(errors)}", scope=f"after-poll-{at[:10]}")
 
     def post_given_up(self, entry: Entry, error: str, at: str) -> None:
         """A post that will not go out is an operator's problem too (never for alerts)."""

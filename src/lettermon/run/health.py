@@ -9,6 +9,7 @@ from typing import Any
 from lettermon import clock as clocks
 from lettermon.durations import format_duration
 from lettermon.models import OutboxStatus
+from lettermon.run.alerts import failure_kinds
 from lettermon.run.schedule import allowed_age, period_seconds
 from lettermon.settings import Settings
 from lettermon.store import Store
@@ -29,18 +30,6 @@ class Health:
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "problems": self.problems, "letters": self.letters,
                 "given_up": self.given_up, "workers": self.workers}
-
-
-def nothing_polled(settings: Settings, why: str) -> Health:
-    """Health where there is no database yet: every letter is waiting for its first poll."""
-    health = Health()
-    for letter in settings.letters:
-        health.letters.append({
-            "name": letter.name, "ok": False, "last_success": None, "count": None,
-            "age_seconds": None, "allowed_seconds": allowed_age(letter),
-            "last_outcome": None, "last_error": None, "failed_in_a_row": 0})
-        health.problems.append(f"{letter.name}: no successful poll yet ({why})")
-    return health
 
 
 def check_health(settings: Settings, store: Store, now: datetime) -> Health:
@@ -72,10 +61,10 @@ def check_health(settings: Settings, store: Store, now: datetime) -> Health:
         if fine:
             continue
         why = f"; last poll {last.outcome}: {last.error}" if last and last.error else ""
-        if failing and last:
-            kind = last.kind.label if last.kind else str(last.outcome)
-            health.problems.append(
-                f"{letter.name}: {streak} polls in a row failed ({kind}){why}")
+        if failing and last and state:
+            kinds = failure_kinds(store.polls.history(state.id, limit=streak))
+            failed = "1 poll failed" if streak == 1 else f"{streak} polls in a row failed"
+            health.problems.append(f"{letter.name}: {failed} ({kinds}){why}")
         elif age is None:
             health.problems.append(f"{letter.name}: no successful poll yet{why}")
         else:

@@ -221,7 +221,7 @@ class Worker:
             if self._observe is not None and due.due_at:
                 self._observe(max(0.0, (started - clocks.parse_iso(due.due_at)).total_seconds()))
             report = session.poll(letter, due_at=due.due_at, worker=self.id)
-            _log_poll(letter, report)
+            log_poll(letter, report)
             next_time = next_due(letter, due.due_at, self._clock())
             if report.closed:  # that was its last poll: this worker claims it no more
                 log.info("%s is closed: that was its last poll", letter.name,
@@ -336,16 +336,24 @@ class Worker:
                 self._control.workers.stop(self.id, stopped)
 
 
-def _log_poll(letter: LetterSettings, report: PollReport) -> None:
-    count = f"count {report.count:,}" if report.count is not None else "no count"
+def log_poll(letter: LetterSettings, report: PollReport) -> None:
+    """One line for each poll: what came of it, the count, the pages, the bytes, the time."""
     log.log(logging.INFO if report.ok else logging.WARNING,
-            "polled %s: %s, %s (%+d), %d page(s), %d bytes, %.2fs%s",
-            letter.name, report.outcome, count, report.delta or 0, report.pages, report.bytes,
-            report.duration, f": {report.error}" if report.error else "", extra={
+            "polled %s: %s, %s, %s, %d bytes, %.2fs%s",
+            letter.name, report.outcome, _count(report),
+            "1 page" if report.pages == 1 else f"{report.pages} pages",
+            report.bytes, report.duration, f": {report.error}" if report.error else "", extra={
                 "letter": letter.name, "event": "poll", "outcome": report.outcome,
                 "count": report.count, "delta": report.delta, "added": report.added,
                 "removed": report.removed, "pages": report.pages, "bytes": report.bytes,
                 "duration": round(report.duration, 3), "error": report.error})
+
+
+def _count(report: PollReport) -> str:
+    if report.count is None:
+        return "no count"
+    change = "first poll" if report.delta is None else f"{report.delta:+d}"
+    return f"count {report.count} ({change})"
 
 
 def install_signal_handlers(stop: StopRequest) -> None:

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Literal
 
-from lettermon.errors import SchemaError
+from lettermon.errors import NoDatabase, SchemaError
 from lettermon.store.breakdowns import Breakdowns, BreakdownView
 from lettermon.store.db import Database, open_database
 from lettermon.store.leases import Leases, Workers
@@ -49,6 +49,10 @@ class Store:
     def transaction(self) -> AbstractContextManager[None]:
         """All or nothing: commit on success, roll back on any exception (nesting joins)."""
         return self.db.transaction()
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """Inside a transaction: a block whose writes are undone alone if it raises."""
+        return self.db.savepoint()
 
     def run_lock(self, lock_file: Path | None = None) -> AbstractContextManager[None]:
         """Hold the one-run-at-a-time lock, or raise :class:`~lettermon.errors.LockedError`."""
@@ -85,7 +89,11 @@ database is opened read-only, and must have this version's schema)."""
 @contextmanager
 def open_store(url: str, now: str, *, schema: SchemaMode = "upgrade") -> Iterator[Store]:
     """Open the database at ``url``, check or bring its schema up to date, close it."""
-    db = open_database(url, read_only=schema == "read")
+    try:
+        db = open_database(url, read_only=schema == "read")
+    except NoDatabase:  # nothing recorded yet: read an empty history, create no file
+        db = open_database("sqlite://:memory:")
+        migrate(db, now)
     try:
         if schema == "upgrade":
             migrate(db, now)

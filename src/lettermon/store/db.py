@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from lettermon.errors import NoDatabase, StoreError
+from lettermon.errors import MissingExtra, NoDatabase, StoreError
+from lettermon.redact import redact, url_secrets
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,25 @@ class Database:
             self._rollback()
             raise
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a transaction: if the block raises, its writes are undone and the rest of
+        the transaction goes on (on PostgreSQL, an error would otherwise abort it)."""
+        if not self._depth:
+            raise StoreError("a savepoint is taken inside a transaction")
+        name = f"lettermon_{self._depth}"
+        self.execute(f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            self.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            self.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        self._depth -= 1
+        self.execute(f"RELEASE SAVEPOINT {name}")
+
     def _rollback(self) -> None:
         try:
             if self.dialect == "postgresql" or self._conn.in_transaction:
@@ -315,14 +335,14 @@ def _open_sqlite(path_text: str) -> Database:
 def _open_postgres(url: str, *, read_only: bool = False) -> Database:
     try:
         import psycopg
-    except ImportError as exc:
-        raise StoreError(
-            "PostgreSQL needs the psycopg package: pip install 'lettermon[postgres]'") from exc
+    except ImportError:
+        raise MissingExtra("a PostgreSQL database", "postgres", "psycopg") from None
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
-        # psycopg's message names host and database, never the password
-        raise StoreError(f"cannot connect to PostgreSQL: {str(exc).strip()}") from exc
+        # psycopg may quote the URL, or a part of it, when it cannot parse it
+        raise StoreError(redact(f"cannot connect to PostgreSQL: {str(exc).strip()}",
+                                *url_secrets(url))) from exc
     if read_only:
         conn.execute("SET default_transaction_read_only = on")
     return Database(conn, "postgresql", errors=(psycopg.Error,), read_only=read_only)

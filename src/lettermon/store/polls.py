@@ -63,6 +63,11 @@ class Polls:
         values = [getattr(record, c) for c in _COLUMNS]
         self._db.execute(f"UPDATE polls SET {columns} WHERE id = ?", (*values, poll_id))
 
+    def note(self, poll_id: int, text: str) -> None:
+        """Add ``text`` to a finished poll's error (a step after the poll that failed)."""
+        self._db.execute("UPDATE polls SET error = CASE WHEN error IS NULL THEN ? "
+                         "ELSE error || '; ' || ? END WHERE id = ?", (text, text, poll_id))
+
     def history(self, letter_id: int, *, limit: int | None = None) -> list[PollRecord]:
         """Finished polls, oldest first (the last ``limit`` when given)."""
         sql = (f"SELECT {_SELECT} FROM polls WHERE letter_id = ? AND outcome <> 'running' "

@@ -40,7 +40,7 @@ from lettermon.errors import (
     Interrupted,
     TooLarge,
 )
-from lettermon.models import FetchResult
+from lettermon.models import FailureKind, FetchResult
 from lettermon.retry_after import retry_after_seconds
 from lettermon.settings import HttpSettings
 from lettermon.watch.decoding import DecodingError, accept_encoding, decoded
@@ -214,7 +214,8 @@ class Fetcher:
         """
         home = origin(same_origin_as or url)
         if origin(url) != home:
-            raise FetchError(f"refusing to leave the letter's site for {urlsplit(url).netloc}")
+            raise FetchError(f"refusing to leave the letter's site for {urlsplit(url).netloc}",
+                             kind=FailureKind.REFUSED_ADDRESS)
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -285,7 +286,10 @@ class Fetcher:
                                               status=status)
                     return status, body, response_headers, attempt
                 raise FetchError(f"cannot connect to {urlsplit(url).netloc}: "
-                                 f"{_reason(error)}") from error
+                                 f"{_reason(error)}",
+                                 kind=FailureKind.TIMEOUT if isinstance(
+                                     error, httpx.ConnectTimeout) else FailureKind.NETWORK
+                                 ) from error
             log.info("retrying %s in %.1fs (%s)", url, wait, _reason(error))
             self._wait(wait)
 

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from lettermon import clock as clocks
 from lettermon.durations import format_duration
-from lettermon.errors import FetchError, ParseError, PollFailure, SuspectCount
+from lettermon.errors import FetchError, LettermonError, ParseError, PollFailure, SuspectCount
 from lettermon.models import (
     CrawlKind,
     FailureKind,
@@ -27,6 +27,7 @@ from lettermon.models import (
     ParsedPage,
     is_closed,
 )
+from lettermon.redact import redact
 from lettermon.settings import LetterSettings
 from lettermon.store import LetterState, PollRecord, Store
 from lettermon.watch.crawl import (
@@ -68,9 +69,12 @@ class PollReport:
     count_only: bool = False
     state: str | None = None
     restored: int = 0  # signatories marked removed who are on the list again
+    after_poll_errors: tuple[str, ...] = ()
+    """Steps after the poll that failed (and were undone); the poll itself is stored."""
 
     @property
     def ok(self) -> bool:
+        """The poll read the page cleanly (whatever came after it)."""
         return self.outcome.ok
 
     @property
@@ -98,10 +102,18 @@ def content_digest(parsed: ParsedPage) -> str:
 
 
 class PollHook(Protocol):
-    """Runs inside every poll's transaction, after the poll row is written."""
+    """Runs inside every poll's transaction, after the poll row is written, in a savepoint
+    of its own: if it raises, its own writes are undone and the poll is kept."""
 
     def after_poll(self, letter: LetterSettings, state: LetterState, poll_id: int,
                    record: PollRecord) -> None: ...
+
+
+class HookFailed(Protocol):
+    """Told, inside the poll's transaction, which steps after the poll failed."""
+
+    def __call__(self, letter: LetterSettings, state: LetterState, poll_id: int, at: str,
+                 errors: Sequence[str]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -119,6 +131,7 @@ class Poller:
                  clock: clocks.Clock = clocks.system_clock,
                  progress: Callable[[str], Progress | None] | None = None,
                  hooks: Sequence[PollHook] = (),
+                 on_hook_failure: HookFailed | None = None,
                  stopping: Callable[[], bool] | None = None) -> None:
         self._store = store
         self._fetcher_for = fetcher if callable(fetcher) else (lambda _letter: fetcher)
@@ -130,6 +143,7 @@ class Poller:
         self._clock = clock
         self._progress = progress
         self._hooks = tuple(hooks)
+        self._on_hook_failure = on_hook_failure
         self._stopping = stopping
 
     def poll(self, letter: LetterSettings, *, due_at: str | None = None,
@@ -203,11 +217,41 @@ class Poller:
             self._store.breakdowns.record(letter_id, poll_id, dimension, items)
 
     def _finish(self, letter: LetterSettings, state: LetterState, poll_id: int,
-                record: PollRecord) -> None:
+                record: PollRecord) -> tuple[str, ...]:
+        """Store the poll's row, then run each hook in a savepoint of its own; return what
+        failed. A hook's failure undoes its own writes only: it is noted on the poll,
+        logged with its traceback and passed on to be alerted."""
+        store = self._store
         record = replace(record, due_at=self._due_at, worker=self._worker)
-        self._store.polls.finish(poll_id, record)
+        store.polls.finish(poll_id, record)
+        errors = []
         for hook in self._hooks:
-            hook.after_poll(letter, state, poll_id, record)
+            step = type(hook).__name__
+            try:
+                with store.savepoint():
+                    hook.after_poll(letter, state, poll_id, record)
+            except Exception as exc:  # a bug in a step must not cost the observation
+                what = str(exc) if isinstance(exc, LettermonError) \
+                    else f"{type(exc).__name__}: {exc}"
+                errors.append(redact(f"{step} failed: {what}"))
+                log.error("%s: the poll is stored, but after it %s", letter.name, errors[-1],
+                          exc_info=exc, extra={"letter": letter.name, "event": "hook_error",
+                                               "step": step})
+        if errors:
+            store.polls.note(poll_id, "after the poll: " + "; ".join(errors))
+            self._alert(letter, state, poll_id, record.at, errors)
+        return tuple(errors)
+
+    def _alert(self, letter: LetterSettings, state: LetterState, poll_id: int, at: str,
+               errors: Sequence[str]) -> None:
+        if self._on_hook_failure is None:
+            return
+        try:
+            with self._store.savepoint():
+                self._on_hook_failure(letter, state, poll_id, at, errors)
+        except Exception as exc:  # noqa: BLE001 - the failure is logged above with its traceback
+            log.error("%s: could not alert the operators about it: %s", letter.name, exc,
+                      extra={"letter": letter.name, "event": "hook_error"})
 
     # -- decisions ---------------------------------------------------------------------
     def _full_crawl_due(self, letter: LetterSettings, state: LetterState) -> bool:
@@ -264,14 +308,14 @@ class Poller:
             etag=result.etag, last_modified=result.last_modified, pages=1,
             bytes=len(result.body), duration_ms=_ms(started), state=state.source_state)
         poll_id = self._store.polls.start(state.id, at)
-        self._finish(letter, state, poll_id, record)
+        errors = self._finish(letter, state, poll_id, record)
         if (result.etag, result.last_modified) != (state.etag, state.last_modified):
             self._store.letters.update(state.id, etag=result.etag,
                                        last_modified=result.last_modified)
         return PollReport(state.name, poll_id, Outcome.UNCHANGED, count, state.last_count,
                           pages=1, bytes=len(result.body), duration=time.monotonic() - started,
                           http_status=result.status, count_only=state.count_only,
-                          state=state.source_state)
+                          state=state.source_state, after_poll_errors=errors)
 
     def _count_only(self, letter: LetterSettings, state: LetterState, fetched: FetchResult,
                     parsed: ParsedPage, at: str, started: float, digest: str) -> PollReport:
@@ -293,12 +337,13 @@ class Poller:
         if parsed.title:
             updates["title"] = parsed.title
         store.letters.update(state.id, **updates)
-        self._finish(letter, state, poll_id, record)
+        errors = self._finish(letter, state, poll_id, record)
         return PollReport(
             letter.name, poll_id, Outcome.OK, parsed.count, state.last_count,
             pages=fetched.requests, bytes=len(fetched.body),
             duration=time.monotonic() - started, http_status=fetched.status,
-            first_run=state.last_count is None, count_only=True, state=parsed.state)
+            first_run=state.last_count is None, count_only=True, state=parsed.state,
+            after_poll_errors=errors)
 
     def _failed(self, letter: LetterSettings, letter_id: int, at: str, started: float,
                 exc: PollFailure, first: FetchResult | None, *, count: int | None = None,
@@ -318,14 +363,15 @@ class Poller:
         with self._store.transaction():
             state = self._store.letters.lock(letter_id)
             poll_id = self._store.polls.start(letter_id, at)
-            self._finish(letter, state, poll_id, record)
+            errors = self._finish(letter, state, poll_id, record)
             if first is not None and first.body and letter.store_pages and letter.failed_pages:
                 self._store.pages.keep(poll_id, 1, first.body)  # kept for diagnosis
                 self._store.pages.trim_failed(letter_id, keep=letter.failed_pages)
         log.info("poll of %s %s: %s", letter.name, outcome, reason)
         return PollReport(letter.name, poll_id, outcome, count, state.last_count,
                           pages=pages, bytes=size, duration=time.monotonic() - started,
-                          http_status=record.http_status, error=reason, kind=exc.kind)
+                          http_status=record.http_status, error=reason, kind=exc.kind,
+                          after_poll_errors=errors)
 
     def _crawl(self, letter: LetterSettings, state: LetterState, reader: Reader, at: str,
                started: float, full_due: bool) -> PollReport:
@@ -344,7 +390,7 @@ class Poller:
             if record.outcome is Outcome.OK:
                 self._keep_breakdowns(state.id, poll_id, reader.first.parsed)
             self._update_letter(state, reader, read, record)
-            self._finish(letter, state, poll_id, record)
+            errors = self._finish(letter, state, poll_id, record)
             new = store.signatories.added_in(poll_id, limit=SHOW_NEW)
         except (FetchError, ParseError) as exc:
             raise _CrawlFailed(exc, reader) from exc
@@ -355,7 +401,7 @@ class Poller:
             read.removed, new, reader.requests, reader.bytes, time.monotonic() - started,
             read.crawl, reader.first.fetch.status, record.error,
             first_run=state.last_count is None, kind=record.kind, state=record.state,
-            restored=read.restored)
+            restored=read.restored, after_poll_errors=errors)
 
     def _read(self, letter: LetterSettings, state: LetterState, reader: Reader,
               poll_id: int, at: str, full_due: bool) -> _Read:

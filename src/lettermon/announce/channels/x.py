@@ -23,7 +23,7 @@ from lettermon.announce.textlength import x_length
 from lettermon.durations import Duration
 from lettermon.errors import DuplicatePost, PostError, RateLimited, RefusedAddress
 from lettermon.netguard import NetGuard, guard_session
-from lettermon.settings import ChannelSettings
+from lettermon.settings import Boolean, ChannelSettings, Real
 
 if TYPE_CHECKING:
     import requests
@@ -44,11 +44,11 @@ class XSettings(ChannelSettings):
     consumer_secret: SecretStr | None = None
     access_token: SecretStr | None = None
     access_token_secret: SecretStr | None = None
-    include_link: bool = Field(default=True, description="links cost more per post on X")
-    monthly_spend_limit: float = Field(default=5.0, ge=0,
+    include_link: Boolean = Field(default=True, description="links cost more per post on X")
+    monthly_spend_limit: Real = Field(default=5.0, ge=0,
         description="US dollars per calendar month")
-    price_per_post: float = Field(default=0.015, ge=0)
-    price_per_link_post: float = Field(default=0.20, ge=0)
+    price_per_post: Real = Field(default=0.015, ge=0)
+    price_per_link_post: Real = Field(default=0.20, ge=0)
     timeout: Duration = 30.0
 
     @property
