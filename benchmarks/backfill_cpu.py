@@ -30,18 +30,18 @@ GOAL_MS = 6.0
 
 # (stage, pstats key suffix (file ending, function name)): cumulative time is reported
 STAGES: list[tuple[str, tuple[str, str]]] = [
-    ("whole poll (Poller.poll)", ("lettermon/poll.py", "poll")),
-    ("HTTP: Fetcher.get (httpx)", ("lettermon/fetch.py", "get")),
-    ("parse: PdbAdapter.parse", ("lettermon/sources/pdb.py", "parse")),
-    ("  own time, incl. lexbor tree build", ("lettermon/sources/pdb.py", "parse")),
-    ("  _read_rows (cells)", ("lettermon/sources/pdb.py", "_read_rows")),
+    ("whole poll (Poller.poll)", ("lettermon/watch/poll.py", "poll")),
+    ("HTTP: Fetcher.get (httpx)", ("lettermon/watch/fetch.py", "get")),
+    ("parse: PdbAdapter.parse", ("lettermon/watch/sources/pdb.py", "parse")),
+    ("  own time, incl. lexbor tree build", ("lettermon/watch/sources/pdb.py", "parse")),
+    ("  _read_rows (cells)", ("lettermon/watch/sources/pdb.py", "_read_rows")),
     ("  Row.of / fingerprint", ("lettermon/models.py", "fingerprint")),
-    ("  _Pagination.read", ("lettermon/sources/pdb.py", "read")),
-    ("  page_title", ("lettermon/sources/pdb.py", "page_title")),
-    ("stage rows (json + insert)", ("lettermon/store/repo.py", "stage_rows")),
-    ("  encode_fields (json)", ("lettermon/store/repo.py", "encode_fields")),
-    ("reconcile (SQL)", ("lettermon/store/repo.py", "reconcile")),
-    ("store_page (blake2b+zlib+insert)", ("lettermon/store/repo.py", "store_page")),
+    ("  _Pagination.read", ("lettermon/watch/sources/pdb.py", "read")),
+    ("  page_title", ("lettermon/watch/sources/html.py", "page_title")),
+    ("stage rows (json + insert)", ("lettermon/store/signatories.py", "stage")),
+    ("  encode_fields (json)", ("lettermon/store/signatories.py", "encode_fields")),
+    ("reconcile (SQL)", ("lettermon/store/signatories.py", "reconcile")),
+    ("keep page (blake2b+zlib+insert)", ("lettermon/store/pages.py", "keep")),
     ("  zlib.compress", ("~", "<built-in method zlib.compress>")),
     ("COMMIT", ("lettermon/store/db.py", "transaction")),
 ]
@@ -92,8 +92,8 @@ def profile(server: h.ServerProcess, extra: str, top: int) -> None:
         for label, (suffix, name) in STAGES:
             hits = [(cc, nc, tt, ct) for (file, _line, func), (cc, nc, tt, ct, _callers)
                     in table.items() if func == name and file.endswith(suffix)]
-            if not hits:
-                rows.append([label, "-", "-", "-"])
+            if not hits:  # a function renamed or moved: say so rather than show nothing
+                rows.append([label, "not called", "-", f"({suffix}:{name}?)"])
                 continue
             calls = sum(hit[1] for hit in hits)
             # lexbor's parser is a C type: its build is counted in parse's own time

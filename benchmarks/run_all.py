@@ -23,6 +23,7 @@ FULL: list[tuple[str, list[str]]] = [
     ("cold_check.py", []),
     ("backfill_cpu.py", ["--profile"]),
     ("backfill_memory.py", ["--max-seconds", "900"]),
+    ("export_memory.py", []),
     ("copy_db.py", []),
 ]
 QUICK: list[tuple[str, list[str]]] = [
@@ -31,6 +32,7 @@ QUICK: list[tuple[str, list[str]]] = [
     ("cold_check.py", ["--runs", "5"]),
     ("backfill_cpu.py", ["--signatures", "2000", "--unchanged-runs", "3"]),
     ("backfill_memory.py", ["--sizes", "1000", "5000"]),
+    ("export_memory.py", ["--sizes", "1000", "5000"]),
     ("copy_db.py", ["--sizes", "1000", "5000"]),
 ]
 

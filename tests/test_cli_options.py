@@ -177,3 +177,30 @@ def test_a_missing_extra_says_what_to_install_and_exits_2(
     assert f"pip install '.[{extra}]'" in result.stderr
     assert "from lettermon's source tree" in result.stderr
     assert "lettermon[" not in result.stderr
+
+
+def test_a_cron_check_loads_only_the_code_of_check(site: LetterSite, tmp_path: Path) -> None:
+    """Start-up is part of a cron check's cost: an unchanged letter with nothing to post
+    imports neither the other commands, nor the worker, the report, the sender, the
+    export, nor any network's library."""
+    import subprocess
+    import sys
+
+    cfg = write_config(tmp_path / "lettermon.toml", site.url,
+                       database=tmp_path / "lettermon.sqlite3")
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print(' '.join(sorted(sys.modules)), file=sys.stderr))\n"
+            "from lettermon.cli import main\n"
+            "main()\n")
+    runs = [subprocess.run([sys.executable, "-c", code, "check", "--config", str(cfg)],
+                           capture_output=True, text=True, check=False) for _ in range(2)]
+    assert [run.returncode for run in runs] == [0, 0], runs[-1].stderr
+    assert "no change since last poll" in runs[1].stdout
+    loaded = set(runs[1].stderr.split())
+    assert {"lettermon.cli.letters", "lettermon.watch.poll", "httpx"} <= loaded
+    unused = {"lettermon.cli.report", "lettermon.cli.db", "lettermon.cli.run",
+              "lettermon.cli.outbox", "lettermon.run.worker", "lettermon.report.page",
+              "lettermon.report.chart", "lettermon.announce.sender", "lettermon.store.copy",
+              "lettermon.store.export", "filelock",
+              "apscheduler", "tweepy", "mastodon", "atproto", "matplotlib", "jinja2"}
+    assert not unused & loaded, sorted(unused & loaded)

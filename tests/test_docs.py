@@ -139,11 +139,28 @@ def test_environment_variables_are_documented(model: type[BaseModel], prefix: st
 
 def _commands(group: click.Group, prefix: str = "lettermon") -> Iterator[
         tuple[str, click.Command]]:
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, f"{prefix} {name} does not load"
         path = f"{prefix} {name}"
         yield path, command
         if isinstance(command, click.Group):
             yield from _commands(command, path)
+
+
+def test_every_command_module_defines_what_the_table_says() -> None:
+    import importlib
+
+    from lettermon.cli import COMMANDS
+
+    for name, module in COMMANDS.items():
+        defined = importlib.import_module(f"lettermon.cli.{module}").COMMANDS
+        assert name in {command.name for command in defined}, f"{module} lacks {name}"
+    modules = {m for m in COMMANDS.values()}
+    for module in modules:
+        for command in importlib.import_module(f"lettermon.cli.{module}").COMMANDS:
+            assert COMMANDS.get(command.name) == module, f"{command.name} not in the table"
 
 
 def test_every_command_has_help_and_is_in_the_readme() -> None:
@@ -165,7 +182,7 @@ def _readme_invocations() -> list[list[str]]:
             tokens = line.split("#")[0].replace("&&", " && ").split()
             for i, token in enumerate(tokens[:-1]):
                 if (token == "lettermon" or token.endswith("/lettermon")) \
-                        and tokens[i + 1] in cli.commands:
+                        and tokens[i + 1] in cli.list_commands(click.Context(cli)):
                     args = []
                     for arg in tokens[i + 1:]:
                         if arg in ("&&", ">", ">>", "|", "2>&1"):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lettermon.clock import iso
-from lettermon.run.worker import next_due
+from lettermon.run.schedule import next_due
 from lettermon.settings import LetterSettings
 from lettermon.store import Store, open_store
 

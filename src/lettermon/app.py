@@ -303,7 +303,7 @@ class App:
         """
         from datetime import timedelta
 
-        from lettermon.run.worker import next_due
+        from lettermon.run.schedule import next_due
 
         checked = Checked()
         owner = f"check:{_identity()}"
@@ -567,6 +567,9 @@ class App:
         One process sends at a time (LockedError when another one is sending now), so the
         daily caps and spend limits hold across every worker sharing the database.
         """
+        due = self.store.outbox.due(clocks.iso(self.clock()))
+        if not any(letters is None or entry.letter in letters for entry in due):
+            return []  # the common case of a cron check: no channel client is even built
         with self.store.sender_lock() as mine:
             if not mine:
                 raise LockedError("another lettermon process is sending the outbox; exiting")

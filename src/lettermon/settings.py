@@ -369,6 +369,8 @@ class WorkerSettings(Strict):
     tick: Duration = Field(default=1.0, description="how often the worker looks for due work")
     id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}$",
         description="this worker's name in the database; default: host, pid and a nonce")
+
+
 class ReportSettings(Strict):
     dir: Path | None = Field(default=None,
         description="where `run` keeps each letter's page and index.html; default: no pages")

@@ -168,6 +168,10 @@ class Sender:
             return Delivery(entry, DeliveryStatus.HELD, reason="claimed by another run")
         channel = self.channel(entry.channel)
         post = self._post(entry)
+        log.debug("sending outbox entry %d (%s of %s) to %s, attempt %d%s", entry.id,
+                  entry.kind, entry.letter, entry.channel, entry.attempts + 1,
+                  ", after a run that died mid-send" if recovering else "",
+                  extra={"letter": entry.letter, "channel": entry.channel, "event": "sending"})
         try:
             posted = channel.find_existing(post) if recovering else None
             if posted is None:

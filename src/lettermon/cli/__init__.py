@@ -7,13 +7,36 @@ as click's ``obj`` to give the commands collaborators of its own.
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import click
 
 from lettermon import __version__
-from lettermon.cli import breakdown, db, letters, outbox, report, run
 from lettermon.cli.common import global_options
+
+COMMANDS = {
+    "check": "letters", "history": "letters", "signatories": "letters", "probe": "letters",
+    "accept": "letters", "breakdown": "breakdown", "outbox": "outbox", "post": "outbox",
+    "chart": "report", "report": "report", "export": "report", "run": "run", "health": "run",
+    "db": "db", "copy-db": "db",
+}
+"""Each command and the module of this package that defines it (in its ``COMMANDS``)."""
+
+
+class _Commands(click.Group):
+    """Imports a command's module when the command is used: a cron ``check`` loads the
+    code of ``check`` alone (start-up time is part of the product)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module = importlib.import_module(f"{__name__}.{COMMANDS[cmd_name]}")
+            for command in module.COMMANDS:
+                self.add_command(command)
+        return self.commands.get(cmd_name)
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -24,7 +47,7 @@ Exit codes:
   75  another lettermon run holds the lock (cron overlap)"""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="lettermon")
 @global_options
@@ -33,11 +56,6 @@ def cli() -> None:
 
     --config, --format and -v go before the command or after it.
     """
-
-
-for _command in (*letters.COMMANDS, *breakdown.COMMANDS, *outbox.COMMANDS, *report.COMMANDS,
-                 *run.COMMANDS, *db.COMMANDS):
-    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,26 +1,16 @@
-"""When each letter is polled: ``interval`` ("5m") or ``cron`` ("*/10 * * * *")."""
+"""When each letter is polled: ``interval`` ("5m") or ``cron`` ("*/10 * * * *").
+
+A letter's next due time is kept in the database (:mod:`lettermon.store.leases`), set by
+whichever process polled it last, with :func:`next_due`."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
+from lettermon import clock as clocks
 from lettermon.settings import LetterSettings
-
-
-def trigger_for(letter: LetterSettings) -> Any:
-    """An APScheduler trigger with a jitter of at most a tenth of the period."""
-    if letter.cron:
-        from apscheduler.triggers.cron import CronTrigger
-
-        trigger = CronTrigger.from_crontab(letter.cron, timezone=UTC)
-        trigger.jitter = max(1, int(period_seconds(letter) / 10))
-        return trigger
-    from apscheduler.triggers.interval import IntervalTrigger
-
-    jitter = letter.interval / 10
-    return IntervalTrigger(seconds=letter.interval, timezone=UTC,
-                           jitter=jitter if jitter >= 0.1 else None)
 
 
 def period_seconds(letter: LetterSettings) -> float:
@@ -39,3 +29,27 @@ def period_seconds(letter: LetterSettings) -> float:
 def allowed_age(letter: LetterSettings) -> float:
     """How old the last successful poll may be before health complains."""
     return letter.max_age or 3 * period_seconds(letter)
+
+
+def next_due(letter: LetterSettings, due_at: str | None, now: datetime,
+             jitter: Callable[[float], float] = lambda most: random.uniform(0, most)  # noqa: S311
+             ) -> str:
+    """When the letter is due after a poll that was due at ``due_at``, ending ``now``.
+
+    Interval letters keep their rhythm (the next is one interval after the last due time),
+    and a letter that fell behind is next due one interval from now, once, not many times
+    in a row; cron letters take the rule's next time. A random jitter of at most a tenth of
+    the period spreads letters that share an interval.
+    """
+    period = period_seconds(letter)
+    if letter.cron:
+        from apscheduler.triggers.cron import CronTrigger
+
+        fire = CronTrigger.from_crontab(letter.cron, timezone=UTC).get_next_fire_time(None, now)
+        nxt = fire if fire is not None else now + timedelta(seconds=period)
+    else:
+        base = clocks.parse_iso(due_at) if due_at else now
+        nxt = base + timedelta(seconds=period)
+        if nxt <= now:
+            nxt = now + timedelta(seconds=period)
+    return clocks.iso(nxt + timedelta(seconds=jitter(period / 10)))

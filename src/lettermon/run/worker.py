@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import secrets
 import signal
 import socket
@@ -39,7 +38,7 @@ from lettermon import clock as clocks
 from lettermon.announce.sender import Delivery, DeliveryStatus
 from lettermon.durations import format_duration
 from lettermon.errors import Interrupted
-from lettermon.run.schedule import period_seconds
+from lettermon.run.schedule import next_due
 from lettermon.settings import LetterSettings, Settings
 from lettermon.store import Store
 from lettermon.store.leases import Claimed
@@ -95,30 +94,6 @@ class Session(Protocol):
 def worker_id(configured: str | None) -> str:
     """This process's name among the workers: host, pid and a nonce, unless configured."""
     return configured or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-def next_due(letter: LetterSettings, due_at: str | None, now: datetime,
-             jitter: Callable[[float], float] = lambda most: random.uniform(0, most)  # noqa: S311
-             ) -> str:
-    """When the letter is due after a poll that was due at ``due_at``, ending ``now``.
-
-    Interval letters keep their rhythm (the next is one interval after the last due time),
-    and a letter that fell behind is next due one interval from now, once, not many times
-    in a row; cron letters take the rule's next time. A random jitter of at most a tenth of
-    the period spreads letters that share an interval.
-    """
-    period = period_seconds(letter)
-    if letter.cron:
-        from apscheduler.triggers.cron import CronTrigger
-
-        fire = CronTrigger.from_crontab(letter.cron, timezone=UTC).get_next_fire_time(None, now)
-        nxt = fire if fire is not None else now + timedelta(seconds=period)
-    else:
-        base = clocks.parse_iso(due_at) if due_at else now
-        nxt = base + timedelta(seconds=period)
-        if nxt <= now:
-            nxt = now + timedelta(seconds=period)
-    return clocks.iso(nxt + timedelta(seconds=jitter(period / 10)))
 
 
 class Worker:
@@ -211,7 +186,32 @@ class Worker:
         return session
 
     def _poll(self, due: Claimed) -> None:
-        """One claimed letter: poll it, release it with its next due time, send."""
+        """Poll a claimed letter; then, while letters are due, claim the next one on this
+        thread's own connection and poll it too, so quick polls are not paced by the tick."""
+        next_claim: Claimed | None = due
+        try:
+            while next_claim is not None:
+                polled = self._poll_one(next_claim)
+                next_claim = self._claim_next() if polled else None
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
+
+    def _claim_next(self) -> Claimed | None:
+        if self._stop.event.is_set() or self.failure is not None:
+            return None
+        try:
+            now = self._clock()
+            claimed = self._session().store.leases.claim_due(
+                self.id, list(self._letters), clocks.iso(now), self._until(now), 1)
+        except Exception:
+            log.exception("claiming the next due letter raised; the next tick tries again")
+            return None
+        return claimed[0] if claimed else None
+
+    def _poll_one(self, due: Claimed) -> bool:
+        """One claimed letter: poll it, release it with its next due time, send. Whether
+        this thread may go on to the next letter (it had a session to poll with)."""
         letter = self._letters[due.name]
         session: Session | None = None
         next_time: str | None = None
@@ -241,10 +241,9 @@ class Worker:
                     session.store.leases.release(self.id, due.letter_id, next_time)
             except Exception:
                 log.exception("releasing %s raised; its lease will expire", letter.name)
-            with self._busy_lock:
-                self._busy -= 1
         if session is not None and not self._stop.event.is_set():
             self._send()
+        return session is not None
 
     @staticmethod
     def _after(session: Session, letter: LetterSettings, report: PollReport) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,17 +33,47 @@ def run_lock(db: Database, lock_file: Path | None = None) -> Iterator[None]:
     if path is None:
         yield  # PostgreSQL, or an in-memory database that belongs to this process alone
         return
-    from filelock import FileLock, Timeout
-
-    lock = FileLock(str(path), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise LockedError(f"another lettermon run holds {path}; exiting") from None
+    release = _try_lock(path)
+    if release is None:
+        raise LockedError(f"another lettermon run holds {path}; exiting")
     try:
         yield
     finally:
-        lock.release()
+        release()
+
+
+def _try_lock(path: Path) -> Callable[[], None] | None:
+    """Lock ``path`` for this process now: how to release it, or None if another holds it.
+
+    Off Windows this is ``flock`` on the file, as filelock does there (and as earlier versions
+    of lettermon did through it, so old and new processes exclude each other), without
+    importing filelock on the start-up path of every cron check. The lock goes with the
+    process: a killed run leaves nothing to clean up.
+    """
+    if sys.platform == "win32":  # pragma: no cover - no flock there; filelock knows Windows
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(path), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            return None
+        return lock.release
+
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:  # another process holds it
+        os.close(fd)
+        return None
+
+    def release() -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    return release
 
 
 @contextmanager

@@ -270,7 +270,11 @@ class Fetcher:
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 error: Exception = exc
                 status, body, response_headers, wait = 0, b"", httpx.Headers(), None
+                log.debug("GET %s: %s (attempt %d)", url, _reason(exc), attempt,
+                          extra={"event": "request"})
             else:
+                log.debug("GET %s: HTTP %d, %d bytes (attempt %d)", url, status, len(body),
+                          attempt, extra={"event": "request", "status": status})
                 if status not in _RETRY_STATUSES or looks_like_challenge(status, body):
                     return status, body, response_headers, attempt
                 error = FetchError(f"HTTP {status} from {url}")
