@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -21,14 +20,6 @@ T0 = "2026-01-01T00:00:00.000000Z"
 def at(second: int) -> str:
     return iso(datetime(2026, 1, 1, tzinfo=UTC).replace(second=second % 60,
                                                         minute=second // 60))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/leases.sqlite3"
-    url: str = request.getfixturevalue("pg_url")
-    return url
 
 
 @pytest.fixture

@@ -24,14 +24,6 @@ def at(minute: int) -> str:
     return f"2026-01-01T00:{minute:02d}:00.000000Z"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/store.sqlite3"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
     with open_store(database_url, T0) as opened:
