@@ -130,6 +130,28 @@ def test_one_day_reads_in_hours(store: Store) -> None:
     assert "date (UTC)" in shown
 
 
+def test_the_first_minutes_read_in_hours_and_minutes_not_seconds(store: Store) -> None:
+    """A letter polled a few times in its first minute (a first check, then a second one
+    by hand) shows a clock time, not fractions of a second."""
+    polls = [(START + timedelta(seconds=n), Outcome.OK, 480) for n in range(3)]
+    letter_id = history(store, polls)
+    data = series(store, letter_id)
+    assert data is not None
+    shown = texts(render(data, title="Just started", fmt="svg").image)
+    assert sum(bool(re.fullmatch(r"\d\d:\d\d", t)) for t in shown) >= 3, shown
+    assert not any(re.fullmatch(r"\d+\.\d", t) for t in shown), shown
+    # three seconds are a dot on an hour's axis: it is drawn, not lost under the axis
+    from PIL import Image
+
+    from lettermon.report.chart import LINE
+
+    png = Image.open(io.BytesIO(render(data, title="Just started", fmt="png").image))
+    line = tuple(int(LINE[i:i + 2], 16) for i in (1, 3, 5))
+    drawn = sum(n for n, pixel in png.convert("RGB").getcolors(1 << 24) or ()
+                if sum(abs(a - b) for a, b in zip(pixel, line, strict=True)) < 60)
+    assert drawn >= 10, f"{drawn} pixels of the line's colour"
+
+
 def test_a_failed_week_is_a_gap_in_the_drawing_and_in_words(store: Store) -> None:
     polls = [(day(n), Outcome.OK, 100 * n) for n in range(1, 8)]
     polls += [(day(n), Outcome.FAILED, None) for n in range(8, 15)]

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 Format = Literal["png", "svg"]
 DEFAULT_SIZE = (1200, 675)
+MIN_SPAN = timedelta(hours=1)  # the shortest time axis drawn: its ticks read as HH:MM
 DPI = 100
 MAX_LABELLED_MILESTONES = 8
 LINE = "#1f5fa8"
@@ -176,6 +177,19 @@ def render(data: Series, *, title: str, fmt: Format = "png",
     return Chart(image, fmt, alt_text(data, title, locale))
 
 
+def _time_axis(data: Series) -> tuple[datetime, datetime]:
+    """From the first poll to the last (or the end of a last gap), at least an hour."""
+    start, end = data.first[0], data.last[0]
+    if data.gaps:
+        end = max(end, data.gaps[-1][1])
+    if start == end:  # one poll: show the day around it
+        return start - timedelta(hours=12), end + timedelta(hours=12)
+    if end - start < MIN_SPAN:  # a few polls close together: clock times, not seconds
+        pad = (MIN_SPAN - (end - start)) / 2
+        return start - pad, end + pad
+    return start, end
+
+
 def _draw(axes: Axes, data: Series, locale: str | None, font: float) -> None:
     """The lines, the gaps, the milestones and the axes."""
     import matplotlib.dates as mdates
@@ -184,11 +198,13 @@ def _draw(axes: Axes, data: Series, locale: str | None, font: float) -> None:
     def x(moment: datetime) -> float:
         return float(mdates.date2num(moment))  # type: ignore[no-untyped-call]
 
+    start, end = _time_axis(data)
     for number, run in enumerate(data.runs):
         times = [x(at) for at, _ in run]
         counts = [count for _, count in run]
+        dot = run[-1][0] - run[0][0] < (end - start) / 100  # too short to see as a line
         line, = axes.step(times, counts, where="post", color=LINE, linewidth=2.2,
-                          marker="o" if len(run) == 1 else None, markersize=4,
+                          marker="o" if dot else None, markersize=4,
                           clip_on=False, zorder=4)  # a line at 0 shows over the axis
         line.set_gid(f"run-{number}")
         axes.fill_between(times, counts, step="post", alpha=0.12, color=LINE, linewidth=0)
@@ -204,11 +220,6 @@ def _draw(axes: Axes, data: Series, locale: str | None, font: float) -> None:
                           fontsize=font * 0.85, color=MILESTONE, fontweight="bold",
                           parse_math=False, gid=f"milestone-{milestone}")
     axes.set_ylim(0, top * 1.15)
-    start, end = data.first[0], data.last[0]
-    if data.gaps:
-        end = max(end, data.gaps[-1][1])
-    if start == end:  # one poll: show the day around it
-        start, end = start - timedelta(hours=12), end + timedelta(hours=12)
     axes.set_xlim(x(start), x(end))
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.yaxis.set_major_formatter(FuncFormatter(
